@@ -1,2 +1,427 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* placeholder: being written */
+/*
+ * The relay loop: one epoll over every D-channel and B-channel of every pair.
+ * Per wake-up, B-channel blocks are carried across first (the live call comes
+ * first), then recording frames are handed to the workers, then signalling
+ * and timers run, then the workers are woken once each.
+ *
+ * Thread: relay thread only.
+ */
+#include "engine/relay.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "engine/log.h"
+
+#define RETRY_MS	1000	/* how often a down line is tried again */
+#define MAX_EVENTS	512
+#define MAX_READS	8	/* blocks taken from one timeslot per wake-up */
+
+/* epoll tag: pair, side, timeslot (0 = the D-channel). */
+#define TAG(pair, side, ts)	((uint64_t)(pair) << 16 | (uint64_t)(side) << 8 | (uint64_t)(ts))
+#define TAG_PAIR(t)		((int)((t) >> 16))
+#define TAG_SIDE(t)		((enum side)(((t) >> 8) & 0xff))
+#define TAG_TS(t)		((int)((t) & 0xff))
+
+static uint8_t idle_block[2][PORT_BLOCK];	/* per law */
+
+uint64_t relay_now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
+static struct worker *worker_of(struct relay *r, const struct call *c)
+{
+	return &r->workers[c->slot % r->nworkers];
+}
+
+void relay_bridge(struct relay *r, struct call *c)
+{
+	(void)r;
+	c->bridged = c->ts[SIDE_A] && c->ts[SIDE_B];
+}
+
+void relay_unbridge(struct relay *r, struct call *c)
+{
+	(void)r;
+	c->bridged = false;
+}
+
+void relay_record_start(struct relay *r, struct call *c)
+{
+	struct worker *wk = worker_of(r, c);
+	struct rec_msg *m = worker_claim(wk);
+
+	if (!m) {
+		log_warn("%s call %lu: recording queue full; call not recorded", c->pair->cfg->name, c->serial);
+		return;
+	}
+	m->kind = REC_START;
+	m->slot = (uint16_t)c->slot;
+	m->law = (uint8_t)c->pair->port[SIDE_A].law;
+	snprintf(m->meta, sizeof(m->meta),
+		 "trunk=%s\ndirection=%s\ncalling=%s\ncalled=%s\na_ts=%d\nb_ts=%d\nstarted=%lld\ncall=%lu\n",
+		 c->pair->cfg->name, c->dir == CALL_IN ? "in" : "out", c->calling, c->called,
+		 c->ts[SIDE_A], c->ts[SIDE_B], (long long)time(NULL), c->serial);
+	worker_commit(wk);
+	memset(c->stage, 0, sizeof(c->stage));
+	c->recording = true;
+	atomic_fetch_add(&r->stats.recordings_started, 1);
+}
+
+static bool queue_stop(struct relay *r, struct call *c)
+{
+	struct worker *wk = worker_of(r, c);
+	struct rec_msg *m = worker_claim(wk);
+
+	if (!m)
+		return false;
+	m->kind = REC_STOP;
+	m->slot = (uint16_t)c->slot;
+	snprintf(m->reason, sizeof(m->reason), "%s", c->stop_reason);
+	worker_commit(wk);
+	return true;
+}
+
+void relay_record_stop(struct relay *r, struct call *c, const char *reason)
+{
+	c->recording = false;
+	snprintf(c->stop_reason, sizeof(c->stop_reason), "%s", reason);
+	/* A full ring: retried every loop; the slot is not reused until it went. */
+	c->stop_pending = !queue_stop(r, c);
+}
+
+static void push_frame(struct relay *r, struct call *c, const uint8_t *carrier, const uint8_t *pbx)
+{
+	struct worker *wk = worker_of(r, c);
+	struct rec_msg *m = worker_claim(wk);
+
+	if (!m) {
+		atomic_fetch_add_explicit(&r->stats.frames_dropped_ring, 1, memory_order_relaxed);
+		return;
+	}
+	m->kind = REC_FRAME;
+	m->slot = (uint16_t)c->slot;
+	memcpy(m->frame.carrier, carrier, PORT_BLOCK);
+	memcpy(m->frame.pbx, pbx, PORT_BLOCK);
+	worker_commit(wk);
+}
+
+static const uint8_t *stage_oldest(struct stage *st)
+{
+	return st->block[st->head];
+}
+
+static void stage_pop(struct stage *st)
+{
+	st->head = (st->head + 1) % RELAY_STAGE;
+	st->count--;
+}
+
+/*
+ * Pair this side's block with the other side's block of the same tick. When
+ * the other side stays silent for RELAY_STAGE ticks, its part is idle.
+ */
+static void stage_block(struct relay *r, struct call *c, enum side s, const uint8_t *blk)
+{
+	struct stage *mine = &c->stage[s], *theirs = &c->stage[!s];
+	const uint8_t *idle = idle_block[c->pair->port[s].law];
+
+	if (mine->count == RELAY_STAGE) {
+		const uint8_t *a = s == SIDE_A ? stage_oldest(mine) : idle;
+		const uint8_t *b = s == SIDE_B ? stage_oldest(mine) : idle;
+
+		push_frame(r, c, a, b);
+		stage_pop(mine);
+	}
+	memcpy(mine->block[(mine->head + mine->count) % RELAY_STAGE], blk, PORT_BLOCK);
+	mine->count++;
+	while (mine->count && theirs->count) {
+		struct stage *a = &c->stage[SIDE_A], *b = &c->stage[SIDE_B];
+
+		push_frame(r, c, stage_oldest(a), stage_oldest(b));
+		stage_pop(a);
+		stage_pop(b);
+	}
+}
+
+static void port_lost(struct relay *r, struct relay_pair *p, enum side s)
+{
+	if (!p->port[s].up)
+		return;
+	log_err("%s: port %s (%s) lost: line down; clearing its calls, retrying every %d ms",
+		p->cfg->name, s == SIDE_A ? "A" : "B", p->port[s].path, RETRY_MS);
+	p->link_up[s] = false;
+	call_clear_pair(r, p, s, PRI_CAUSE_NETWORK_OUT_OF_ORDER);
+	port_close(&p->port[s]);	/* closing removes the fds from epoll */
+	p->next_retry_ms = relay_now_ms() + RETRY_MS;
+}
+
+/* One B-channel is readable: carry its blocks across, then stage them for recording. */
+static void bchannel_ready(struct relay *r, struct relay_pair *p, enum side s, int ts)
+{
+	int fd = p->port[s].bfd[ts];
+	uint8_t blk[PORT_BLOCK];
+
+	for (int i = 0; i < MAX_READS; i++) {
+		ssize_t n = read(fd, blk, sizeof(blk));
+		struct call *c = p->by_ts[s][ts];
+		int out;
+		const uint8_t *send;
+
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0) {
+			port_lost(r, p, s);
+			return;
+		}
+		if (n != PORT_BLOCK)
+			continue;	/* not a block: a broken card; drop it */
+		atomic_fetch_add_explicit(&r->stats.blocks, 1, memory_order_relaxed);
+		if (c && c->bridged && p->port[!s].up) {
+			out = p->port[!s].bfd[c->ts[!s]];
+			send = blk;
+		} else {
+			/* Nobody to pass it to: keep the line fed with idle. */
+			out = fd;
+			send = idle_block[p->port[s].law];
+		}
+		if (write(out, send, PORT_BLOCK) != PORT_BLOCK)
+			atomic_fetch_add_explicit(&r->stats.blocks_dropped_write, 1, memory_order_relaxed);
+		if (c && c->recording)
+			stage_block(r, c, s, blk);
+	}
+}
+
+static void dchannel_ready(struct relay *r, struct relay_pair *p, enum side s, bool readable)
+{
+	struct dchan *d = &p->dchan[s];
+	pri_event *e;
+
+	/* Timers fire one event per call: drain them; a frame gives at most one. */
+	for (int i = 0; i < 64; i++) {
+		e = dchan_service(d, readable);
+		if (d->lost) {
+			port_lost(r, p, s);
+			return;
+		}
+		if (e)
+			call_handle_event(r, p, s, e);
+		if (readable || !e)
+			return;
+	}
+}
+
+static int epoll_add(struct relay *r, int fd, uint64_t tag)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
+
+	return epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+static void try_open_port(struct relay *r, struct relay_pair *p, enum side s)
+{
+	struct port *port = &p->port[s];
+	const char *path = s == SIDE_A ? p->cfg->port_a : p->cfg->port_b;
+	int rc;
+
+	port_init(port, s == SIDE_A ? "A" : "B", path);
+	rc = port_open_synthetic(port);
+	if (rc < 0) {
+		if (rc != -EAGAIN && rc != -ENOENT && rc != -ECONNREFUSED)
+			log_warn("%s: port %s at %s: %s; retrying", p->cfg->name, port->name, path, strerror(-rc));
+		return;
+	}
+	epoll_add(r, port->dfd, TAG(p->index, s, 0));
+	for (int ts = 1; ts < PORT_MAX_TS; ts++)
+		if (port->bfd[ts] >= 0)
+			epoll_add(r, port->bfd[ts], TAG(p->index, s, ts));
+	if (!p->dchan_open[s]) {
+		/* A faces the carrier: we are the user side. B faces the PBX: we are the network. */
+		char name[72];
+
+		snprintf(name, sizeof(name), "%s/%s", p->cfg->name, port->name);
+		if (dchan_open(&p->dchan[s], port->dfd, s == SIDE_A ? PRI_CPE : PRI_NETWORK,
+			       dchan_switchtype(p->cfg->switchtype), name) == 0)
+			p->dchan_open[s] = true;
+	} else {
+		dchan_rebind(&p->dchan[s], port->dfd);
+	}
+	log_info("%s: port %s connected (%s, %s)", p->cfg->name, port->name, path,
+		 port->law == G711_ALAW ? "A-law" : "µ-law");
+}
+
+int relay_init(struct relay *r, const struct config *cfg, struct worker *workers, int nworkers)
+{
+	memset(r, 0, sizeof(*r));
+	memset(idle_block[G711_ALAW], g711_idle_code(G711_ALAW), PORT_BLOCK);
+	memset(idle_block[G711_ULAW], g711_idle_code(G711_ULAW), PORT_BLOCK);
+	r->cfg = cfg;
+	r->workers = workers;
+	r->nworkers = nworkers;
+	r->npairs = cfg->npairs;
+	r->ncalls = cfg->npairs * RELAY_CALLS_PER_PAIR;
+	if (r->ncalls > WORKER_MAX_SLOTS)
+		return -E2BIG;
+	r->calls = calloc((size_t)r->ncalls, sizeof(*r->calls));
+	if (!r->calls)
+		return -ENOMEM;
+	r->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (r->epfd < 0)
+		return -errno;
+	for (int i = 0; i < r->npairs; i++) {
+		struct relay_pair *p = &r->pairs[i];
+
+		p->cfg = &cfg->pairs[i];
+		p->index = i;
+		port_init(&p->port[SIDE_A], "A", p->cfg->port_a);
+		port_init(&p->port[SIDE_B], "B", p->cfg->port_b);
+	}
+	return 0;
+}
+
+static int next_timeout(struct relay *r, uint64_t now)
+{
+	int timeout = 1000;
+
+	for (int i = 0; i < r->npairs; i++) {
+		struct relay_pair *p = &r->pairs[i];
+
+		for (int s = 0; s < 2; s++) {
+			if (p->dchan_open[s])
+				timeout = dchan_timeout_ms(&p->dchan[s], timeout);
+			if (!p->port[s].up) {
+				int wait = p->next_retry_ms > now ? (int)(p->next_retry_ms - now) : 0;
+
+				timeout = wait < timeout ? wait : timeout;
+			}
+		}
+	}
+	return timeout;
+}
+
+static void housekeeping(struct relay *r, uint64_t now)
+{
+	for (int i = 0; i < r->npairs; i++) {
+		struct relay_pair *p = &r->pairs[i];
+		bool retried = false;
+
+		for (int s = 0; s < 2; s++) {
+			if (!p->port[s].up && now >= p->next_retry_ms) {
+				try_open_port(r, p, (enum side)s);
+				retried = true;
+			}
+			if (p->dchan_open[s] && p->port[s].up && dchan_timeout_ms(&p->dchan[s], 1) == 0)
+				dchannel_ready(r, p, (enum side)s, false);
+		}
+		if (retried)
+			p->next_retry_ms = now + RETRY_MS;
+	}
+	for (int i = 0; i < r->ncalls; i++)
+		if (r->calls[i].stop_pending)
+			r->calls[i].stop_pending = !queue_stop(r, &r->calls[i]);
+}
+
+static void wake_workers(struct relay *r)
+{
+	for (int i = 0; i < r->nworkers; i++)
+		worker_wake(&r->workers[i]);
+}
+
+static void record_batch_time(struct relay *r, uint64_t t0)
+{
+	uint64_t dt = now_ns() - t0;
+
+	if (dt > atomic_load_explicit(&r->stats.batch_ns_max, memory_order_relaxed))
+		atomic_store_explicit(&r->stats.batch_ns_max, dt, memory_order_relaxed);
+	if (dt > 20000000u)
+		atomic_fetch_add_explicit(&r->stats.late_batches, 1, memory_order_relaxed);
+}
+
+/* Shutdown: stop every recording cleanly, release every call on both sides. */
+static void release_all(struct relay *r)
+{
+	for (int i = 0; i < r->ncalls; i++) {
+		struct call *c = &r->calls[i];
+
+		if (!c->used)
+			continue;
+		if (c->recording)
+			relay_record_stop(r, c, "shutdown");
+		for (int s = 0; s < 2; s++)
+			if (c->leg[s] && c->pair->link_up[s])
+				pri_hangup(c->pair->dchan[s].pri, c->leg[s], PRI_CAUSE_NORMAL_CLEARING);
+	}
+}
+
+int relay_run(struct relay *r, volatile sig_atomic_t *stop)
+{
+	struct epoll_event evs[MAX_EVENTS];
+	uint64_t shutdown_at = 0;
+
+	for (;;) {
+		uint64_t now = relay_now_ms();
+		int n, timeout;
+
+		if (*stop && !shutdown_at) {
+			release_all(r);
+			shutdown_at = now + 300;	/* let DISCONNECTs go out */
+		}
+		if (shutdown_at && now >= shutdown_at)
+			break;
+		timeout = next_timeout(r, now);
+		n = epoll_wait(r->epfd, evs, MAX_EVENTS, timeout);
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		uint64_t t0 = now_ns();
+
+		/* The live call first: every B-channel block crosses before anything else. */
+		for (int i = 0; i < n; i++) {
+			uint64_t tag = evs[i].data.u64;
+			struct relay_pair *p = &r->pairs[TAG_PAIR(tag)];
+
+			if (TAG_TS(tag) && p->port[TAG_SIDE(tag)].up)
+				bchannel_ready(r, p, TAG_SIDE(tag), TAG_TS(tag));
+		}
+		if (n > 0)
+			record_batch_time(r, t0);
+		for (int i = 0; i < n; i++) {
+			uint64_t tag = evs[i].data.u64;
+			struct relay_pair *p = &r->pairs[TAG_PAIR(tag)];
+
+			if (!TAG_TS(tag) && p->port[TAG_SIDE(tag)].up)
+				dchannel_ready(r, p, TAG_SIDE(tag), true);
+		}
+		housekeeping(r, relay_now_ms());
+		wake_workers(r);
+	}
+	return 0;
+}
+
+void relay_free(struct relay *r)
+{
+	for (int i = 0; i < r->npairs; i++) {
+		port_close(&r->pairs[i].port[SIDE_A]);
+		port_close(&r->pairs[i].port[SIDE_B]);
+	}
+	if (r->epfd >= 0)
+		close(r->epfd);
+	free(r->calls);
+}

@@ -1,2 +1,241 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* placeholder: being written */
+#include "policy/config.h"
+
+#include <errno.h>
+#include <ini.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct parse_state {
+	struct config *c;
+	const char *next;	/* text not yet handed to inih */
+	const char *filename;
+	char *err;
+	size_t errsize;
+	int line;
+	bool failed;
+};
+
+#define PAIR_PREFIX "pair "
+
+static int fail(struct parse_state *ps, const char *section, const char *key,
+		const char *value, const char *why)
+{
+	if (!ps->failed)
+		snprintf(ps->err, ps->errsize, "%s:%d: [%s] %s = %s: %s", ps->filename,
+			 ps->line, section, key, value, why);
+	ps->failed = true;
+	return 0;	/* inih: stop at the first error */
+}
+
+static bool parse_int(const char *value, int min, int max, int *ret)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(value, &end, 10);
+	if (errno || end == value || *end || v < min || v > max)
+		return false;
+	*ret = (int)v;
+	return true;
+}
+
+static bool copy_string(char *dst, size_t size, const char *value)
+{
+	if (!*value || strlen(value) >= size)
+		return false;
+	memcpy(dst, value, strlen(value) + 1);
+	return true;
+}
+
+struct int_key {
+	const char *section, *key;
+	size_t offset;
+	int min, max;
+};
+
+static const struct int_key int_keys[] = {
+	{ "general", "workers", offsetof(struct config, workers), 0, 64 },
+	{ "general", "flush_interval_ms", offsetof(struct config, flush_interval_ms), 100, 10000 },
+	{ "codec", "bitrate", offsetof(struct config, bitrate), 12000, 128000 },
+	{ "codec", "complexity", offsetof(struct config, complexity), 0, 10 },
+};
+
+struct string_key {
+	const char *section, *key;
+	size_t offset, size;
+};
+
+static const struct string_key string_keys[] = {
+	{ "general", "recordings", offsetof(struct config, recordings), CONFIG_PATH_MAX },
+	{ "general", "recipient_key", offsetof(struct config, recipient_key), CONFIG_PATH_MAX },
+	{ "general", "log_level", offsetof(struct config, log_level), CONFIG_NAME_MAX },
+};
+
+static const char *const switchtypes[] = { "euroisdn", "euroisdn_t1", "ni2", "dms100", "4ess", "5ess", "qsig" };
+static const char *const log_levels[] = { "error", "warning", "info", "debug" };
+
+static bool one_of(const char *value, const char *const *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!strcmp(value, list[i]))
+			return true;
+	return false;
+}
+
+static int handle_pair(struct parse_state *ps, struct config_pair *p, const char *section,
+		       const char *key, const char *value)
+{
+	if (!strcmp(key, "driver")) {
+		if (!strcmp(value, "synthetic"))
+			p->driver = CONFIG_DRIVER_SYNTHETIC;
+		else if (!strcmp(value, "dahdi"))
+			p->driver = CONFIG_DRIVER_DAHDI;
+		else
+			return fail(ps, section, key, value, "unknown driver; use synthetic or dahdi");
+	} else if (!strcmp(key, "port_a")) {
+		if (!copy_string(p->port_a, sizeof(p->port_a), value))
+			return fail(ps, section, key, value, "give the carrier-side port (a path, under 256 bytes)");
+	} else if (!strcmp(key, "port_b")) {
+		if (!copy_string(p->port_b, sizeof(p->port_b), value))
+			return fail(ps, section, key, value, "give the PBX-side port (a path, under 256 bytes)");
+	} else if (!strcmp(key, "switchtype")) {
+		if (!one_of(value, switchtypes, sizeof(switchtypes) / sizeof(switchtypes[0])))
+			return fail(ps, section, key, value,
+				    "unknown switch type; use euroisdn, euroisdn_t1, ni2, dms100, 4ess, 5ess or qsig");
+		copy_string(p->switchtype, sizeof(p->switchtype), value);
+	} else {
+		return fail(ps, section, key, value, "unknown key; a [pair NAME] takes driver, port_a, port_b, switchtype");
+	}
+	return 1;
+}
+
+static struct config_pair *pair_for_section(struct parse_state *ps, const char *section)
+{
+	const char *name = section + strlen(PAIR_PREFIX);
+	struct config *c = ps->c;
+	struct config_pair *p;
+
+	for (int i = 0; i < c->npairs; i++)
+		if (!strcmp(c->pairs[i].name, name))
+			return &c->pairs[i];
+	if (c->npairs == CONFIG_MAX_PAIRS || !*name || strlen(name) >= CONFIG_NAME_MAX)
+		return NULL;
+	p = &c->pairs[c->npairs++];
+	memset(p, 0, sizeof(*p));
+	strcpy(p->name, name);
+	strcpy(p->switchtype, "euroisdn");
+	p->line = ps->line;
+	return p;
+}
+
+/*
+ * Debian's inih is built without line numbers in the handler, so feed it the
+ * text a line at a time and count: the handler runs for the line just read.
+ */
+static char *read_line(char *str, int num, void *stream)
+{
+	struct parse_state *ps = stream;
+	const char *nl;
+	size_t len;
+
+	if (!*ps->next)
+		return NULL;
+	nl = strchr(ps->next, '\n');
+	len = nl ? (size_t)(nl - ps->next) + 1 : strlen(ps->next);
+	if (len > (size_t)num - 1)
+		len = (size_t)num - 1;
+	memcpy(str, ps->next, len);
+	str[len] = '\0';
+	ps->next += len;
+	ps->line++;
+	return str;
+}
+
+static int handle(void *user, const char *section, const char *key, const char *value)
+{
+	struct parse_state *ps = user;
+	char *base = (char *)ps->c;
+
+	if (!strncmp(section, PAIR_PREFIX, strlen(PAIR_PREFIX))) {
+		struct config_pair *p = pair_for_section(ps, section);
+
+		if (!p)
+			return fail(ps, section, key, value,
+				    "too many pairs or a bad name; at most 16 [pair NAME] sections, names under 32 bytes");
+		return handle_pair(ps, p, section, key, value);
+	}
+	for (size_t i = 0; i < sizeof(int_keys) / sizeof(int_keys[0]); i++) {
+		const struct int_key *k = &int_keys[i];
+		char why[96];
+
+		if (strcmp(section, k->section) || strcmp(key, k->key))
+			continue;
+		if (!parse_int(value, k->min, k->max, (int *)(base + k->offset))) {
+			snprintf(why, sizeof(why), "not a whole number from %d to %d", k->min, k->max);
+			return fail(ps, section, key, value, why);
+		}
+		return 1;
+	}
+	for (size_t i = 0; i < sizeof(string_keys) / sizeof(string_keys[0]); i++) {
+		const struct string_key *k = &string_keys[i];
+
+		if (strcmp(section, k->section) || strcmp(key, k->key))
+			continue;
+		if (!copy_string(base + k->offset, k->size, value))
+			return fail(ps, section, key, value, "empty or too long");
+		if (!strcmp(key, "log_level") &&
+		    !one_of(value, log_levels, sizeof(log_levels) / sizeof(log_levels[0])))
+			return fail(ps, section, key, value, "use error, warning, info or debug");
+		return 1;
+	}
+	if (strcmp(section, "general") && strcmp(section, "codec"))
+		return fail(ps, section, key, value, "unknown section; use [general], [codec] or [pair NAME]");
+	return fail(ps, section, key, value, "unknown key; see docs/config.md for the keys of each section");
+}
+
+void config_defaults(struct config *c)
+{
+	memset(c, 0, sizeof(*c));
+	strcpy(c->recordings, "/var/lib/trunkrec/recordings");
+	strcpy(c->recipient_key, "/etc/trunkrec/recipient.pub");
+	strcpy(c->log_level, "info");
+	c->workers = 0;
+	c->flush_interval_ms = 1000;
+	c->bitrate = 24000;
+	c->complexity = 2;
+}
+
+int config_parse(struct config *c, const char *filename, const char *text, char *ret_err, size_t errsize)
+{
+	struct parse_state ps = { .c = c, .next = text, .filename = filename, .err = ret_err, .errsize = errsize };
+	int rc;
+
+	config_defaults(c);
+	rc = ini_parse_stream(read_line, &ps, handle, &ps);
+	if (ps.failed)
+		return -EINVAL;
+	if (rc > 0) {
+		snprintf(ret_err, errsize, "%s:%d: not an INI line; write [section] or key = value", filename, rc);
+		return -EINVAL;
+	}
+	if (rc < 0) {
+		snprintf(ret_err, errsize, "%s: could not be parsed (out of memory?)", filename);
+		return -EINVAL;
+	}
+	if (c->npairs == 0) {
+		snprintf(ret_err, errsize, "%s: no [pair NAME] section; add one with port_a (carrier side) and port_b (PBX side)", filename);
+		return -EINVAL;
+	}
+	for (int i = 0; i < c->npairs; i++) {
+		struct config_pair *p = &c->pairs[i];
+
+		if (!*p->port_a || !*p->port_b) {
+			snprintf(ret_err, errsize, "%s:%d: [pair %s]: port_a and port_b are both required", filename, p->line, p->name);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}

@@ -1,2 +1,210 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-int main(void) { return 1; }
+/*
+ * trunkrecd: the inline recorder daemon. Reads its configuration, connects to
+ * the trunk pairs, starts the recording workers and runs the relay until
+ * SIGTERM or SIGINT, then finishes every recording before it exits.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "engine/log.h"
+#include "engine/relay.h"
+#include "engine/worker.h"
+#include "policy/config.h"
+#include "trunks/dchan.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+static char *read_text(const char *path, size_t max)
+{
+	FILE *f = fopen(path, "re");
+	char *buf;
+	size_t n;
+
+	if (!f)
+		return NULL;
+	buf = malloc(max + 1);
+	if (!buf) {
+		fclose(f);
+		return NULL;
+	}
+	n = fread(buf, 1, max, f);
+	buf[n] = '\0';
+	if (!feof(f)) {
+		/* Larger than any sane file of its kind. */
+		free(buf);
+		buf = NULL;
+		errno = EFBIG;
+	}
+	fclose(f);
+	return buf;
+}
+
+static int load_config(const char *path, struct config *cfg)
+{
+	char err[512];
+	char *text = read_text(path, 1 << 20);
+
+	if (!text) {
+		fprintf(stderr, "trunkrecd: cannot read the configuration %s: %s; pass the right file with -c\n",
+			path, strerror(errno));
+		return -1;
+	}
+	if (config_parse(cfg, path, text, err, sizeof(err)) < 0) {
+		fprintf(stderr, "trunkrecd: %s\n", err);
+		free(text);
+		return -1;
+	}
+	free(text);
+	return 0;
+}
+
+static int load_public_key(const char *path, uint8_t pk[VAULT_PK_BYTES])
+{
+	char *text = read_text(path, 256);
+	int rc;
+
+	if (!text) {
+		fprintf(stderr, "trunkrecd: cannot read the recipient public key %s: %s; create one with 'trunkrec keygen'\n",
+			path, strerror(errno));
+		return -1;
+	}
+	rc = vault_key_parse(text, strlen(text), pk);
+	free(text);
+	if (rc < 0) {
+		fprintf(stderr, "trunkrecd: %s is not a public key (64 hex digits); create one with 'trunkrec keygen'\n", path);
+		return -1;
+	}
+	return 0;
+}
+
+static void print_summary(struct relay *r, struct worker *workers, int nworkers)
+{
+	unsigned long started = 0, completed = 0, failed = 0, frames = 0;
+
+	for (int i = 0; i < nworkers; i++) {
+		started += workers[i].ctx.started;
+		completed += workers[i].ctx.completed;
+		failed += workers[i].ctx.failed;
+		frames += atomic_load(&workers[i].frames);
+	}
+	printf("trunkrecd: calls in=%lu out=%lu failed=%lu\n", atomic_load(&r->stats.calls_in),
+	       atomic_load(&r->stats.calls_out), atomic_load(&r->stats.calls_failed));
+	printf("trunkrecd: recordings started=%lu complete=%lu failed=%lu frames=%lu dropped=%lu\n",
+	       started, completed, failed, frames, atomic_load(&r->stats.frames_dropped_ring));
+	printf("trunkrecd: blocks=%lu write_drops=%lu worst_batch_us=%llu late_batches=%lu\n",
+	       atomic_load(&r->stats.blocks), atomic_load(&r->stats.blocks_dropped_write),
+	       (unsigned long long)atomic_load(&r->stats.batch_ns_max) / 1000,
+	       atomic_load(&r->stats.late_batches));
+	fflush(stdout);
+}
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: trunkrecd [-c CONFIG] [--check-config] [-v]\n"
+			"  -c, --config FILE   configuration (default /etc/trunkrec/trunkrecd.conf)\n"
+			"  --check-config      check the configuration and exit\n"
+			"  -v, --verbose       debug log lines and libpri messages\n");
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check-config", no_argument, NULL, 'C' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	const char *config_path = "/etc/trunkrec/trunkrecd.conf";
+	bool check_only = false, verbose = false;
+	static struct config cfg;
+	static struct relay relay;
+	struct worker *workers;
+	struct worker_settings ws;
+	uint8_t pk[VAULT_PK_BYTES];
+	int opt, nworkers, rc;
+
+	while ((opt = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': config_path = optarg; break;
+		case 'C': check_only = true; break;
+		case 'v': verbose = true; break;
+		case 'h': usage(); return 0;
+		default: usage(); return 2;
+		}
+	}
+	if (sodium_init() < 0) {
+		fprintf(stderr, "trunkrecd: libsodium failed to initialise\n");
+		return 1;
+	}
+	if (load_config(config_path, &cfg) < 0 || load_public_key(cfg.recipient_key, pk) < 0)
+		return 2;
+	if (check_only) {
+		printf("%s: OK, %d trunk pair(s)\n", config_path, cfg.npairs);
+		return 0;
+	}
+	if (verbose || !strcmp(cfg.log_level, "debug"))
+		log_set_level(LOG_LVL_DEBUG);
+	else if (!strcmp(cfg.log_level, "warning"))
+		log_set_level(LOG_LVL_WARN);
+	else if (!strcmp(cfg.log_level, "error"))
+		log_set_level(LOG_LVL_ERR);
+	dchan_set_logging(verbose);
+	if (mkdir(cfg.recordings, 0750) < 0 && errno != EEXIST) {
+		fprintf(stderr, "trunkrecd: cannot create the recordings directory %s: %s; set [general] recordings\n",
+			cfg.recordings, strerror(errno));
+		return 2;
+	}
+
+	nworkers = cfg.workers ? cfg.workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (nworkers < 1)
+		nworkers = 1;
+	workers = calloc((size_t)nworkers, sizeof(*workers));
+	if (!workers)
+		return 1;
+	ws = (struct worker_settings){
+		.dir = cfg.recordings,
+		.recipient_pk = pk,
+		.codec = { .bitrate = cfg.bitrate, .complexity = cfg.complexity },
+		.flush_frames = cfg.flush_interval_ms / 20,
+	};
+	for (int i = 0; i < nworkers; i++) {
+		rc = worker_start(&workers[i], i, &ws);
+		if (rc < 0) {
+			fprintf(stderr, "trunkrecd: cannot start recording worker %d: %s (recordings in %s)\n",
+				i, strerror(-rc), cfg.recordings);
+			return 1;
+		}
+	}
+	rc = relay_init(&relay, &cfg, workers, nworkers);
+	if (rc < 0) {
+		fprintf(stderr, "trunkrecd: cannot set up the relay: %s\n", strerror(-rc));
+		return 1;
+	}
+	signal(SIGPIPE, SIG_IGN);
+	signal(SIGTERM, on_signal);
+	signal(SIGINT, on_signal);
+	log_info("trunkrecd: %d trunk pair(s), %d recording worker(s), recordings in %s",
+		 cfg.npairs, nworkers, cfg.recordings);
+	rc = relay_run(&relay, &stop_requested);
+	for (int i = 0; i < nworkers; i++)
+		worker_stop(&workers[i]);
+	print_summary(&relay, workers, nworkers);
+	relay_free(&relay);
+	free(workers);
+	return rc < 0 ? 1 : 0;
+}

@@ -55,5 +55,7 @@ int dchan_switchtype(const char *name);
 /* Helpers for the channel word libpri puts in events (not in libpri.h). */
 #define DCHAN_CHANNEL(c)	((c) & 0xff)
 #define DCHAN_HELD_CALL	(1 << 18)
+/* The B-channel a libpri channel word names, or 0 when none (0xff). */
+#define DCHAN_BCHANNEL(c)	((c) > 0 && ((c) & 0xff) != 0xff ? ((c) & 0xff) : 0)
 
 #endif

@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The relay: trunkrecd's real-time thread. For every trunk pair it runs libpri
+ * on both D-channels (CPE towards the carrier on port A, NET towards the PBX
+ * on port B), relays each call between them (engine/call.c), and carries
+ * every B-channel block across to the other port before anything else is
+ * done with it. Recording work is only handed off (engine/worker.h).
+ *
+ * Thread: everything here belongs to the relay thread, except the counters in
+ * struct relay_stats, which other threads may read (relaxed, approximate).
+ */
+#ifndef TRUNKREC_ENGINE_RELAY_H
+#define TRUNKREC_ENGINE_RELAY_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "engine/worker.h"
+#include "policy/config.h"
+#include "trunks/dchan.h"
+#include "trunks/port.h"
+
+#define RELAY_CALLS_PER_PAIR	64
+#define RELAY_STAGE		4	/* blocks kept per side while pairing frames */
+
+enum call_dir { CALL_IN, CALL_OUT };	/* IN: carrier → PBX */
+enum call_state { CALL_SETUP, CALL_ALERTING, CALL_ACTIVE, CALL_CLEARING };
+enum side { SIDE_A = 0, SIDE_B = 1 };	/* A faces the carrier, B the PBX */
+
+/* One side's blocks waiting for the other side's block of the same tick. */
+struct stage {
+	uint8_t block[RELAY_STAGE][PORT_BLOCK];
+	unsigned head, count;
+};
+
+struct call {
+	bool used;
+	int slot;			/* index in relay.calls: recording slot too */
+	unsigned long serial;		/* for log lines */
+	struct relay_pair *pair;
+	enum call_dir dir;
+	enum call_state state;
+	q931_call *leg[2];		/* libpri call on each side; NULL once that side is gone */
+	int ts[2];			/* timeslot on each side; 0 = none yet */
+	char calling[40], called[40];	/* E.164 has at most 15 digits */
+	int cause;
+	bool bridged;			/* audio crosses between ts[A] and ts[B] */
+	bool recording;
+	bool stop_pending;		/* REC_STOP not yet queued (ring was full) */
+	char stop_reason[48];
+	struct stage stage[2];
+	uint64_t answered_ms;
+};
+
+struct relay_pair {
+	const struct config_pair *cfg;
+	int index;
+	struct port port[2];
+	struct dchan dchan[2];
+	bool dchan_open[2];	/* libpri instance exists (survives line loss) */
+	bool link_up[2];	/* layer 2 up */
+	uint32_t busy[2];	/* timeslots in use, per side */
+	struct call *by_ts[2][PORT_MAX_TS];
+	uint64_t next_retry_ms;
+};
+
+struct relay_stats {
+	_Atomic unsigned long calls_in, calls_out, calls_active, calls_failed;
+	_Atomic unsigned long blocks, blocks_dropped_write, frames_dropped_ring;
+	_Atomic unsigned long recordings_started;
+	_Atomic uint64_t batch_ns_max;	/* worst time from wake-up to last pass-through write */
+	_Atomic unsigned long late_batches;	/* batches over 20 ms */
+};
+
+struct relay {
+	const struct config *cfg;
+	int epfd;
+	int npairs;
+	struct relay_pair pairs[CONFIG_MAX_PAIRS];
+	struct call *calls;		/* npairs * RELAY_CALLS_PER_PAIR */
+	int ncalls;
+	unsigned long next_serial;
+	struct worker *workers;
+	int nworkers;
+	struct relay_stats stats;
+};
+
+int relay_init(struct relay *r, const struct config *cfg, struct worker *workers, int nworkers);
+
+/* Run until *stop is set; then release every call and stop their recordings. */
+int relay_run(struct relay *r, volatile sig_atomic_t *stop);
+
+void relay_free(struct relay *r);
+
+/* ---- shared between relay.c and call.c ---------------------------------- */
+
+uint64_t relay_now_ms(void);
+void relay_bridge(struct relay *r, struct call *c);	/* both timeslots known: audio flows */
+void relay_unbridge(struct relay *r, struct call *c);
+void relay_record_start(struct relay *r, struct call *c);
+void relay_record_stop(struct relay *r, struct call *c, const char *reason);
+
+/* call.c: one libpri event on one side of a pair. */
+void call_handle_event(struct relay *r, struct relay_pair *p, enum side side, pri_event *e);
+/* call.c: the line of one side went down: clear every call of the pair. */
+void call_clear_pair(struct relay *r, struct relay_pair *p, enum side lost, int cause);
+
+#endif

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * trunkrecd's configuration: an INI file (docs/config.md) parsed with inih.
+ *
+ * Pure: the caller reads the file and hands its text in; parsing does no I/O.
+ * Every unknown section or key and every bad value is an error that names the
+ * file, the line, the key and the fix.
+ */
+#ifndef TRUNKREC_POLICY_CONFIG_H
+#define TRUNKREC_POLICY_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define CONFIG_MAX_PAIRS	16
+#define CONFIG_PATH_MAX		256
+#define CONFIG_NAME_MAX		32
+
+enum config_driver { CONFIG_DRIVER_SYNTHETIC, CONFIG_DRIVER_DAHDI };
+
+struct config_pair {
+	char name[CONFIG_NAME_MAX];
+	enum config_driver driver;
+	char port_a[CONFIG_PATH_MAX];	/* faces the carrier: trunkrecd is CPE */
+	char port_b[CONFIG_PATH_MAX];	/* faces the PBX: trunkrecd is NET */
+	char switchtype[CONFIG_NAME_MAX];
+	int line;			/* where the section starts, for messages */
+};
+
+struct config {
+	char recordings[CONFIG_PATH_MAX];
+	char recipient_key[CONFIG_PATH_MAX];
+	int workers;			/* recording worker threads; 0 = one per core */
+	int flush_interval_ms;		/* one sealed, fdatasync'ed record per interval */
+	char log_level[CONFIG_NAME_MAX];
+	int bitrate;
+	int complexity;
+	int npairs;
+	struct config_pair pairs[CONFIG_MAX_PAIRS];
+};
+
+/* Defaults for every key (docs/config.md). */
+void config_defaults(struct config *c);
+
+/*
+ * Parse text (the contents of the file named filename, used in messages).
+ * On error returns -EINVAL and writes one message to ret_err:
+ * "FILE:LINE: [section] key = value: what is wrong; how to fix it".
+ */
+int config_parse(struct config *c, const char *filename, const char *text,
+		 char *ret_err, size_t errsize);
+
+#endif
