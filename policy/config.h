@@ -24,7 +24,7 @@ struct config_pair {
 	char port_a[CONFIG_PATH_MAX];	/* faces the carrier: trunkrecd is CPE */
 	char port_b[CONFIG_PATH_MAX];	/* faces the PBX: trunkrecd is NET */
 	char switchtype[CONFIG_NAME_MAX];
-	int line;			/* where the section starts, for messages */
+	int line;			/* its first key, for messages */
 };
 
 struct config {
