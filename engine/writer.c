@@ -32,6 +32,7 @@ struct wop {
 	size_t len, done;
 	uint64_t off;
 	bool sync;		/* a linked fdatasync follows this write */
+	int injected;		/* fault injection: complete with -injected */
 	struct timespec start;
 };
 
@@ -76,12 +77,22 @@ static struct io_uring_sqe *get_sqe(struct writer *w)
 	return sqe;
 }
 
+/* Fault injection: is this operation the one a test asked to fail? */
+static int injected_fault(struct writer *w)
+{
+	return ++w->ops == w->fail_at ? w->fail_errno : 0;
+}
+
 static void submit_write(struct writer *w, struct wop *op)
 {
 	struct io_uring_sqe *sqe = get_sqe(w);
 
-	io_uring_prep_write(sqe, op->f->fd, op->buf + op->done, (unsigned)(op->len - op->done),
-			    op->off + op->done);
+	op->injected = injected_fault(w);
+	if (op->injected)
+		io_uring_prep_nop(sqe);
+	else
+		io_uring_prep_write(sqe, op->f->fd, op->buf + op->done, (unsigned)(op->len - op->done),
+				    op->off + op->done);
 	io_uring_sqe_set_data(sqe, op);
 	w->inflight++;
 	op->f->inflight++;
@@ -95,7 +106,11 @@ static void submit_write(struct writer *w, struct wop *op)
 			s->f = op->f;
 			clock_gettime(CLOCK_MONOTONIC, &s->start);
 			sqe = get_sqe(w);
-			io_uring_prep_fsync(sqe, op->f->fd, IORING_FSYNC_DATASYNC);
+			s->injected = injected_fault(w);
+			if (s->injected)
+				io_uring_prep_nop(sqe);
+			else
+				io_uring_prep_fsync(sqe, op->f->fd, IORING_FSYNC_DATASYNC);
 			io_uring_sqe_set_data(sqe, s);
 			w->inflight++;
 			op->f->inflight++;
@@ -143,6 +158,8 @@ static void complete(struct writer *w, struct wop *op, int res)
 
 	w->inflight--;
 	f->inflight--;
+	if (op->injected)
+		res = -op->injected;
 	if (op->kind == WOP_SYNC) {
 		uint64_t ns = elapsed_ns(&op->start);
 
@@ -262,6 +279,12 @@ void writer_close(struct writer *w, struct wfile *f)
 	f->closing = true;
 	if (f->inflight == 0)
 		finish_file(w, f);
+}
+
+void writer_inject_fault(struct writer *w, unsigned long nth, int err)
+{
+	w->fail_at = w->ops + nth;
+	w->fail_errno = err;
 }
 
 bool wfile_failed(const struct wfile *f)

@@ -38,6 +38,9 @@ struct writer {
 	int dirfd;
 	unsigned inflight;
 	struct writer_stats stats;
+	/* Fault injection for tests: operation number fail_at (1-based) fails with fail_errno. */
+	unsigned long ops, fail_at;
+	int fail_errno;
 };
 
 /* dir: the recordings directory. eventfd (or -1) is signalled on completions. */
@@ -62,6 +65,13 @@ int writer_append(struct writer *w, struct wfile *f, uint8_t *buf, size_t len, b
 void writer_close(struct writer *w, struct wfile *f);
 
 bool wfile_failed(const struct wfile *f);
+
+/*
+ * Tests: make the nth write or fdatasync from now (1 = the next) complete
+ * with -err instead of reaching the disk. io_uring bypasses libc, so this is
+ * where faults are injected (../shared/notes/storage.md).
+ */
+void writer_inject_fault(struct writer *w, unsigned long nth, int err);
 
 /* Reap completions without waiting; with wait, block for at least one. */
 void writer_reap(struct writer *w, bool wait);
