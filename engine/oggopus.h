@@ -46,9 +46,9 @@ struct oggopus;
 
 /*
  * Start a stream with the given Ogg serial number. Writes the OpusHead and
- * OpusTags pages (each on its own page, as RFC 7845 requires) to ret_pages.
- * vendor_comment is added as a "TRUNKREC=" user comment (may be NULL).
- * Returns NULL on bad settings or out of memory.
+ * OpusTags pages (each on its own page, as RFC 7845 requires; one comment,
+ * ENCODER=trunkrec) to ret_pages. NULL settings means the defaults.
+ * Returns NULL (errno EINVAL or ENOMEM) on bad settings or out of memory.
  */
 struct oggopus *oggopus_new(const struct oggopus_settings *s, uint32_t serial,
 			    struct bytebuf *ret_pages);
