@@ -133,7 +133,7 @@ void recorder_stop(struct recorder *r, const char *reason)
 	int len;
 
 	if (!wfile_failed(r->file)) {
-		if (oggopus_finish(r->enc, &r->pages) == 0 && r->pages.len) {
+		if (oggopus_finish(r->enc, &r->pages) >= 0 && r->pages.len) {
 			seal_and_append(r, VAULT_REC_OGG, r->pages.data, r->pages.len, false, false);
 			bytebuf_reset(&r->pages);
 		}

@@ -1,0 +1,222 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+/* engine/recorder: G.711 in, a COMPLETE vault file of Ogg Opus out; a failed disk never yields a finished file. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+#include <dirent.h>
+#include <errno.h>
+#include <math.h>
+#include <ogg/ogg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "engine/recorder.h"
+
+static char dir[64];
+static uint8_t pk[VAULT_PK_BYTES], sk[VAULT_SK_BYTES];
+
+static int setup(void **state)
+{
+	(void)state;
+	if (sodium_init() < 0)
+		return -1;
+	crypto_box_keypair(pk, sk);	/* generated at test time, never stored */
+	strcpy(dir, "/tmp/trunkrec-recorder.XXXXXX");
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	char cmd[128];
+
+	(void)state;
+	sodium_memzero(sk, sizeof(sk));
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	return system(cmd);
+}
+
+static void tone_block(uint8_t *out, double freq, int block)
+{
+	for (int i = 0; i < 160; i++) {
+		int n = block * 160 + i;
+
+		out[i] = g711_linear_to_alaw((int16_t)(8000 * sin(2 * M_PI * freq * n / 8000)));
+	}
+}
+
+/* The one file in dir whose name ends with suffix, read whole. */
+static uint8_t *read_only_file(const char *suffix, size_t *ret_len, int *ret_count)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	uint8_t *data = NULL;
+
+	*ret_count = 0;
+	while ((de = readdir(d))) {
+		size_t n = strlen(de->d_name), k = strlen(suffix);
+		char path[512];
+		FILE *f;
+
+		if (n < k || strcmp(de->d_name + n - k, suffix))
+			continue;
+		(*ret_count)++;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		f = fopen(path, "rb");
+		fseek(f, 0, SEEK_END);
+		*ret_len = (size_t)ftell(f);
+		rewind(f);
+		free(data);
+		data = malloc(*ret_len);
+		assert_int_equal(fread(data, 1, *ret_len, f), *ret_len);
+		fclose(f);
+	}
+	closedir(d);
+	return data;
+}
+
+struct collected {
+	int meta, ogg, end;
+	char meta_text[256];
+	uint8_t oggdata[1 << 20];
+	size_t ogglen;
+};
+
+static int collect(enum vault_record_type type, const uint8_t *plain, size_t len, void *userdata)
+{
+	struct collected *c = userdata;
+
+	switch (type) {
+	case VAULT_REC_META:
+		c->meta++;
+		snprintf(c->meta_text, sizeof(c->meta_text), "%.*s", (int)len, (const char *)plain);
+		break;
+	case VAULT_REC_OGG:
+		c->ogg++;
+		assert_true(c->ogglen + len <= sizeof(c->oggdata));
+		memcpy(c->oggdata + c->ogglen, plain, len);
+		c->ogglen += len;
+		break;
+	case VAULT_REC_END:
+		c->end++;
+		break;
+	default:
+		break;
+	}
+	return 0;
+}
+
+/* Last granule position of the Ogg stream (48 kHz samples, pre-skip included). */
+static int64_t last_granule(const uint8_t *data, size_t len)
+{
+	ogg_sync_state oy;
+	ogg_page og;
+	int64_t granule = -1;
+
+	ogg_sync_init(&oy);
+	memcpy(ogg_sync_buffer(&oy, (long)len), data, len);
+	ogg_sync_wrote(&oy, (long)len);
+	while (ogg_sync_pageout(&oy, &og) == 1)
+		if (ogg_page_eos(&og))
+			granule = ogg_page_granulepos(&og);
+	ogg_sync_clear(&oy);
+	return granule;
+}
+
+static void records_a_call(void **state)
+{
+	static struct collected got;
+	struct writer w;
+	struct recorder_ctx ctx = { .writer = &w, .codec = { 24000, 2 }, .flush_frames = 50 };
+	struct recorder *r;
+	enum vault_status status;
+	struct vault_info info;
+	uint8_t carrier[160], pbx[160], *file;
+	size_t len;
+	int count;
+
+	(void)state;
+	memcpy(ctx.recipient_pk, pk, sizeof(pk));
+	assert_int_equal(writer_init(&w, dir, -1), 0);
+	r = recorder_start(&ctx, G711_ALAW, "trunk=t\ncalling=5550100\n");
+	assert_non_null(r);
+	for (int b = 0; b < 150; b++) {		/* 3 s */
+		tone_block(carrier, 500, b);
+		tone_block(pbx, 1500, b);
+		recorder_frame(r, carrier, pbx);
+		writer_reap(&w, false);
+	}
+	recorder_stop(r, "test");
+	while (ctx.completed + ctx.failed == 0)
+		writer_reap(&w, true);
+	writer_exit(&w);
+	assert_int_equal(ctx.completed, 1);
+
+	file = read_only_file(".trec", &len, &count);
+	assert_int_equal(count, 1);
+	assert_int_equal(vault_read(file, len, pk, sk, collect, &got, &status, &info), 0);
+	assert_int_equal(status, VAULT_COMPLETE);
+	assert_int_equal(got.meta, 1);
+	assert_string_equal(got.meta_text, "trunk=t\ncalling=5550100\n");
+	/* One record per second of audio, the closing pages, and END. */
+	assert_in_range(got.ogg, 3, 5);
+	assert_int_equal(got.end, 1);
+	/* 3 s at 48 kHz after the pre-skip: the duration is exact. */
+	{
+		int64_t g = last_granule(got.oggdata, got.ogglen);
+		uint16_t pre_skip = (uint16_t)(got.oggdata[28 + 10] | got.oggdata[28 + 11] << 8);
+
+		assert_int_equal(g - pre_skip, 3 * 48000);
+	}
+	free(file);
+	read_only_file(".partial", &len, &count);
+	assert_int_equal(count, 0);
+}
+
+static void failed_sync_leaves_no_finished_file(void **state)
+{
+	struct writer w;
+	struct recorder_ctx ctx = { .writer = &w, .codec = { 24000, 2 }, .flush_frames = 50 };
+	struct recorder *r;
+	uint8_t block[160];
+	size_t len;
+	int before, after;
+
+	(void)state;
+	free(read_only_file(".trec", &len, &before));
+	memcpy(ctx.recipient_pk, pk, sizeof(pk));
+	assert_int_equal(writer_init(&w, dir, -1), 0);
+	r = recorder_start(&ctx, G711_ALAW, "trunk=t\n");
+	assert_non_null(r);
+	/* From here, operation 1 is the first audio write and 2 its fdatasync. */
+	writer_inject_fault(&w, 2, EIO);
+	memset(block, 0xD5, sizeof(block));
+	for (int b = 0; b < 120; b++) {
+		recorder_frame(r, block, block);
+		writer_reap(&w, false);
+	}
+	recorder_stop(r, "test");
+	while (ctx.completed + ctx.failed == 0)
+		writer_reap(&w, true);
+	writer_exit(&w);
+	assert_int_equal(ctx.failed, 1);
+	assert_int_equal(ctx.completed, 0);
+	free(read_only_file(".trec", &len, &after));
+	assert_int_equal(after, before);
+	free(read_only_file(".partial", &len, &after));
+	assert_int_equal(after, 1);	/* left for recovery */
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(records_a_call),
+		cmocka_unit_test(failed_sync_leaves_no_finished_file),
+	};
+
+	return cmocka_run_group_tests(tests, setup, teardown);
+}
