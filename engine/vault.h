@@ -33,6 +33,8 @@
 				 crypto_secretstream_xchacha20poly1305_HEADERBYTES)
 #define VAULT_RECORD_OVERHEAD	(4 + 1 + crypto_secretstream_xchacha20poly1305_ABYTES)	/* length + type + MAC/tag */
 #define VAULT_MAX_RECORD	(1u << 20)	/* plaintext bytes per record; checked before allocating */
+/* Additional data of a record: BLAKE2b-256(header) || record number (u64 LE) */
+#define VAULT_AD_BYTES		(crypto_generichash_BYTES + 8)
 
 /* What a record's plaintext holds (first plaintext byte). */
 enum vault_record_type {
@@ -57,6 +59,8 @@ struct vault_writer {
 	uint8_t id[VAULT_ID_BYTES];
 	uint64_t next_record;
 	bool finished;
+	/* BLAKE2b-256 of the header bytes: first half of every record's AD */
+	uint8_t header_hash[crypto_generichash_BYTES];
 };
 
 /*
@@ -108,6 +112,14 @@ typedef int (*vault_record_cb)(enum vault_record_type type, const uint8_t *plain
 int vault_read(const uint8_t *file, size_t len, const uint8_t pk[VAULT_PK_BYTES],
 	       const uint8_t sk[VAULT_SK_BYTES], vault_record_cb cb, void *userdata,
 	       enum vault_status *ret_status, struct vault_info *ret_info);
+
+/*
+ * Parse the plaintext part of a header: id and creation time. Needs no key,
+ * so nothing it returns is authenticated. Returns 0, or -EBADMSG when file is
+ * shorter than VAULT_HEADER_BYTES or the magic/version does not match.
+ */
+int vault_read_header(const uint8_t *file, size_t len, uint8_t ret_id[VAULT_ID_BYTES],
+		      uint64_t *ret_created);
 
 /* Key files: 32 raw bytes hex-encoded on one line (64 chars + newline). */
 int vault_key_parse(const char *text, size_t len, uint8_t ret_key[32]);
