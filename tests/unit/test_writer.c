@@ -154,12 +154,17 @@ static void create_refuses_existing(void **state)
 {
 	struct writer w;
 	struct closed_log log = { 0 };
+	struct wfile *f;
 
 	(void)state;
+
 	assert_int_equal(writer_init(&w, dir, -1), 0);
-	assert_non_null(writer_create(&w, "c.trec", "H", 1, on_closed, &log));
+	f = writer_create(&w, "c.trec", "H", 1, on_closed, &log);
+	assert_non_null(f);
 	assert_null(writer_create(&w, "c.trec", "H", 1, on_closed, &log));
 	assert_int_equal(errno, EEXIST);
+	writer_close(&w, f);
+	assert_int_equal(log.calls, 1);
 	writer_exit(&w);
 }
 
