@@ -1,2 +1,1060 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-int main(void) { return 1; }
+/*
+ * trunksim: a synthetic network for trunkrecd. A virtual E1 card
+ * (trunks/simcard.h) with, behind each port pair, a carrier (libpri NET on
+ * port aK) and a PBX (libpri CPE on port bK). It places calls both ways
+ * through whatever sits on the card's sockets (trunkrecd), plays a unique
+ * tone-plus-noise stream from each far end and checks that each far end hears
+ * the other's stream bit-exact. docs/synthetic-trunk.md is the contract.
+ *
+ * One thread, one poll loop: the card, the far ends' libpri instances and the
+ * call logic all run on it.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "tools/trunksim.h"
+#include "trunks/dchan.h"
+#include "trunks/simcard.h"
+
+#define MAX_PAIRS	(SIMCARD_MAX_PORTS / 2)
+#define CALLS_PER_PAIR	30	/* B-channels of an E1 */
+#define MAX_CALLS	9999	/* ids are 4 digits in the numbers */
+#define ANSWER_TICKS	5	/* ~100 ms from ALERTING to CONNECT */
+#define TS_REST_TICKS	25	/* a released timeslot rests 0.5 s before reuse */
+#define CALL_GUARD_MS	20000	/* beyond hold time: a call stuck longer fails */
+#define RELEASE_GRACE_MS 3000	/* after both hung up, how long to wait for RELEASE */
+#define TICKS_PER_S	50
+
+enum end { END_CARRIER = 0, END_PBX = 1 };
+static const char *const end_name[] = { "carrier", "pbx" };
+
+enum hangup_plan { HANG_CARRIER, HANG_PBX, HANG_RANDOM };
+
+struct options {
+	const char *dir;
+	int pairs, calls, concurrency;
+	int hold_min, hold_max;		/* ms */
+	double rate;
+	int outbound_pct;
+	enum hangup_plan hangup;
+	bool fast, verbose;
+	uint64_t seed;
+	const char *report;
+	int timeout_s;
+};
+
+/* One far end's side of a call. */
+struct leg {
+	q931_call *call;	/* libpri's handle, NULL once released */
+	int ts;			/* timeslot at this far end; kept for the report */
+	bool watching;		/* checking what arrives on ts */
+	bool connected;		/* sending its stream */
+	bool ever_connected;
+	bool ended;		/* hung up, or was hung up on */
+	bool gone;		/* libpri released the call */
+};
+
+enum call_state { CALL_UNPLACED, CALL_ACTIVE, CALL_DONE };
+
+struct simcall {
+	int id, pair;
+	bool outbound;
+	enum call_state state;
+	char calling[24], called[24];
+	double freq[2];
+	int hold_ticks;
+	enum end hangs_up;
+	struct leg leg[2];
+	struct sim_stream *stream[2];	/* [e]: sent by far end e */
+	uint64_t answer_tick;		/* answering end calls pri_answer then; 0: not due */
+	uint64_t connect_tick, hangup_tick;
+	int hangup_by;			/* enum end, -1 before */
+	int64_t started_ms, ended_ms;
+	char result[48];
+	/* kept after the streams are freed */
+	struct sim_stream_result {
+		unsigned long compared, mismatch, lost;
+		int64_t delay_min, delay_max;
+	} res[2];
+};
+
+struct farend {
+	struct dchan d;
+	int port;			/* card port index */
+	bool up;
+	struct simcall *by_ts[SIMCARD_TS];
+	uint64_t rest_until[SIMCARD_TS];	/* tick before which a freed ts is not chosen */
+};
+
+struct pair {
+	struct farend end[2];
+	int active;
+};
+
+struct sim {
+	struct options opt;
+	struct simcard *card;
+	struct pair pairs[MAX_PAIRS];
+	struct simcall *calls;
+	int next_call;			/* index of the next call to place */
+	int active;
+	double next_start_tick;
+	bool dir_created;
+	int64_t start_ms;
+};
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_signal(int sig)
+{
+	stop_signal = sig;
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static bool verbose;
+
+static void logv(struct sim *sim, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void logv(struct sim *sim, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!verbose)
+		return;
+	fprintf(stderr, "trunksim: [tick %" PRIu64 "] ", sim->card ? simcard_tick(sim->card) : 0);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+static uint64_t prng_next(uint64_t *state)
+{
+	uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+static void set_result(struct simcall *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void set_result(struct simcall *c, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (c->result[0])
+		return;		/* the first reason is the one that explains the rest */
+	va_start(ap, fmt);
+	vsnprintf(c->result, sizeof(c->result), fmt, ap);
+	va_end(ap);
+}
+
+/* ---- timeslots of a far end ---- */
+
+static void leg_bind(struct sim *sim, struct simcall *c, enum end e, int ts)
+{
+	struct farend *fe = &sim->pairs[c->pair].end[e];
+	struct leg *l = &c->leg[e];
+
+	if (l->ts && fe->by_ts[l->ts] == c) {
+		fe->by_ts[l->ts] = NULL;
+		fe->rest_until[l->ts] = simcard_tick(sim->card) + TS_REST_TICKS;
+	}
+	l->ts = ts;
+	if (ts)
+		fe->by_ts[ts] = c;
+}
+
+static void leg_unbind(struct sim *sim, struct simcall *c, enum end e)
+{
+	struct farend *fe = &sim->pairs[c->pair].end[e];
+	int ts = c->leg[e].ts;
+
+	if (ts && fe->by_ts[ts] == c) {
+		fe->by_ts[ts] = NULL;
+		fe->rest_until[ts] = simcard_tick(sim->card) + TS_REST_TICKS;
+	}
+}
+
+/* A free B-channel: lowest first (carrier), highest first (PBX). 0 if none. */
+static int farend_pick_ts(struct sim *sim, struct farend *fe, bool from_top)
+{
+	uint64_t tick = simcard_tick(sim->card);
+
+	for (int i = 1; i < SIMCARD_TS; i++) {
+		int ts = from_top ? SIMCARD_TS - i : i;
+
+		if (ts == SIMCARD_DCHANNEL || fe->by_ts[ts] || fe->rest_until[ts] > tick)
+			continue;
+		return ts;
+	}
+	return 0;
+}
+
+/* ---- the card's callbacks: audio ---- */
+
+static void far_send(void *userdata, int port, int ts, uint64_t tick, uint8_t *ret_block)
+{
+	struct sim *sim = userdata;
+	enum end e = (enum end)(port % 2);
+	struct simcall *c = sim->pairs[port / 2].end[e].by_ts[ts];
+
+	if (c && c->leg[e].connected && c->stream[e]) {
+		sim_stream_send(c->stream[e], tick, ret_block);
+		return;
+	}
+	memset(ret_block, SIMCARD_IDLE_ALAW, SIMCARD_BLOCK);
+}
+
+static void far_receive(void *userdata, int port, int ts, uint64_t tick, const uint8_t *block)
+{
+	struct sim *sim = userdata;
+	enum end e = (enum end)(port % 2);
+	struct simcall *c = sim->pairs[port / 2].end[e].by_ts[ts];
+
+	/* Far end e hears what the other far end sent. */
+	if (c && c->leg[e].watching && c->stream[!e])
+		sim_stream_receive(c->stream[!e], tick, block);
+}
+
+/* ---- calls ---- */
+
+static void call_finish(struct sim *sim, struct simcall *c)
+{
+	for (int e = 0; e < 2; e++) {
+		struct sim_stream *s = c->stream[e];
+
+		leg_unbind(sim, c, (enum end)e);
+		if (!s)
+			continue;
+		sim_stream_finish(s);
+		c->res[e] = (struct sim_stream_result){ s->compared, s->mismatch, s->lost, s->delay_min, s->delay_max };
+		free(s);
+		c->stream[e] = NULL;
+	}
+	if (!c->leg[END_CARRIER].ever_connected || !c->leg[END_PBX].ever_connected)
+		set_result(c, "failed:not-connected");
+	set_result(c, "ok");
+	c->state = CALL_DONE;
+	sim->active--;
+	sim->pairs[c->pair].active--;
+	logv(sim, "call %d done: %s", c->id, c->result);
+}
+
+static void leg_stop(struct simcall *c, enum end e)
+{
+	c->leg[e].ended = true;
+	c->leg[e].connected = false;
+	c->leg[e].watching = false;
+}
+
+/* This far end hangs up (or gives up on) its side of the call. */
+static void leg_hangup(struct sim *sim, struct simcall *c, enum end e, int cause)
+{
+	struct leg *l = &c->leg[e];
+
+	if (l->ended && (l->gone || !l->call))
+		return;
+	if (!l->ended && c->hangup_by < 0) {
+		c->hangup_by = e;
+		c->hangup_tick = simcard_tick(sim->card);
+	}
+	leg_stop(c, e);
+	if (l->call && !l->gone)
+		pri_hangup(sim->pairs[c->pair].end[e].d.pri, l->call, cause);
+}
+
+static void call_abort(struct sim *sim, struct simcall *c, const char *why, int cause)
+{
+	set_result(c, "failed:%s", why);
+	for (int e = 0; e < 2; e++) {
+		leg_hangup(sim, c, (enum end)e, cause);
+		c->leg[e].gone = true;
+		c->leg[e].call = NULL;
+	}
+	call_finish(sim, c);
+}
+
+static int call_place(struct sim *sim, struct simcall *c)
+{
+	enum end o = c->outbound ? END_PBX : END_CARRIER;
+	struct farend *fe = &sim->pairs[c->pair].end[o];
+	struct pri *pri = fe->d.pri;
+	struct pri_sr *sr;
+	int ts = farend_pick_ts(sim, fe, o == END_PBX);
+
+	if (!ts)
+		return -EBUSY;
+	for (int e = 0; e < 2; e++) {
+		c->stream[e] = malloc(sizeof(*c->stream[e]));
+		if (!c->stream[e])
+			return -ENOMEM;	/* the caller aborts the call: frees the other */
+		/* direction 0 = carrier→PBX (a2b), 1 = PBX→carrier (b2a) */
+		sim_stream_init(c->stream[e], sim->opt.seed, c->id, e, c->freq[e]);
+	}
+	c->state = CALL_ACTIVE;
+	c->started_ms = now_ms();
+	sim->active++;
+	sim->pairs[c->pair].active++;
+	c->leg[o].call = pri_new_call(pri);
+	sr = pri_sr_new();
+	if (!c->leg[o].call || !sr) {
+		if (sr)
+			pri_sr_free(sr);
+		call_abort(sim, c, "setup", PRI_CAUSE_NORMAL_CLEARING);
+		return 0;
+	}
+	/* Carrier (network): exclusive. PBX (user): preferred, the network may move it. */
+	pri_sr_set_channel(sr, ts, o == END_CARRIER, 1);
+	pri_sr_set_bearer(sr, PRI_TRANS_CAP_SPEECH, PRI_LAYER_1_ALAW);
+	pri_sr_set_called(sr, c->called, PRI_UNKNOWN, 1);
+	pri_sr_set_caller(sr, c->calling, NULL, PRI_UNKNOWN, PRES_ALLOWED_USER_NUMBER_NOT_SCREENED);
+	leg_bind(sim, c, o, ts);
+	c->leg[o].watching = true;	/* the answer's first block must be seen */
+	if (pri_setup(pri, c->leg[o].call, sr)) {
+		pri_sr_free(sr);
+		call_abort(sim, c, "setup", PRI_CAUSE_NORMAL_CLEARING);
+		return 0;
+	}
+	pri_sr_free(sr);
+	logv(sim, "call %d: %s %s -> %s, %s ts %d", c->id, c->outbound ? "outbound" : "inbound",
+	     c->calling, c->called, end_name[o], ts);
+	return 0;
+}
+
+static struct simcall *find_call(struct sim *sim, int pair, enum end e, q931_call *call)
+{
+	for (int ts = 1; ts < SIMCARD_TS; ts++) {
+		struct simcall *c = sim->pairs[pair].end[e].by_ts[ts];
+
+		if (c && c->leg[e].call == call)
+			return c;
+	}
+	/* Released legs are unbound from their timeslot but still in the call. */
+	for (int i = 0; i < sim->opt.calls; i++) {
+		struct simcall *c = &sim->calls[i];
+
+		if (c->state == CALL_ACTIVE && c->pair == pair && c->leg[e].call == call)
+			return c;
+	}
+	return NULL;
+}
+
+/* The call id a calling number encodes at this far end, or -1. */
+static int parse_id(const char *calling, enum end at)
+{
+	/* Inbound calls ring at the PBX, outbound ones at the carrier. */
+	const char *prefix = at == END_PBX ? "5550100" : "3";
+	size_t len = strlen(prefix);
+	char *endp;
+	long id;
+
+	if (strncmp(calling, prefix, len) || strlen(calling) != len + 4)
+		return -1;
+	id = strtol(calling + len, &endp, 10);
+	return *endp || id < 1 || id > MAX_CALLS ? -1 : (int)id;
+}
+
+static void on_ring(struct sim *sim, int pair, enum end e, const pri_event *ev)
+{
+	/* Copy first: the event dies with the next libpri call on this instance. */
+	q931_call *call = ev->ring.call;
+	int ts = DCHAN_BCHANNEL(ev->ring.channel);
+	int id = parse_id(ev->ring.callingnum, e);
+	struct farend *fe = &sim->pairs[pair].end[e];
+	struct pri *pri = fe->d.pri;
+	struct simcall *c = id > 0 && id <= sim->opt.calls ? &sim->calls[id - 1] : NULL;
+
+	if (!c || c->state != CALL_ACTIVE || c->pair != pair || c->outbound != (e == END_CARRIER) || c->leg[e].call) {
+		logv(sim, "%s %d: unexpected SETUP from %s: rejected", end_name[e], pair + 1, ev->ring.callingnum);
+		pri_hangup(pri, call, PRI_CAUSE_UNALLOCATED);
+		return;
+	}
+	c->leg[e].call = call;
+	if (!ts || fe->by_ts[ts]) {
+		logv(sim, "call %d: %s: timeslot %d unavailable", c->id, end_name[e], ts);
+		set_result(c, "failed:%s-ts-%d-unavailable", end_name[e], ts);
+		leg_hangup(sim, c, e, PRI_CAUSE_REQUESTED_CHAN_UNAVAIL);
+		return;
+	}
+	leg_bind(sim, c, e, ts);
+	c->leg[e].watching = true;
+	pri_proceeding(pri, call, ts, 0);
+	pri_acknowledge(pri, call, ts, 0);
+	c->answer_tick = simcard_tick(sim->card) + ANSWER_TICKS;
+	logv(sim, "call %d: %s rings on ts %d", c->id, end_name[e], ts);
+}
+
+static void on_channel(struct sim *sim, struct simcall *c, enum end e, int channel)
+{
+	int ts = DCHAN_BCHANNEL(channel);
+	struct farend *fe = &sim->pairs[c->pair].end[e];
+
+	if (!ts || ts == c->leg[e].ts || c->leg[e].ended)
+		return;
+	if (fe->by_ts[ts]) {
+		set_result(c, "failed:%s-moved-to-busy-ts-%d", end_name[e], ts);
+		leg_hangup(sim, c, e, PRI_CAUSE_REQUESTED_CHAN_UNAVAIL);
+		return;
+	}
+	logv(sim, "call %d: %s moved from ts %d to %d", c->id, end_name[e], c->leg[e].ts, ts);
+	leg_bind(sim, c, e, ts);
+}
+
+static void on_pair_down(struct sim *sim, int pair, enum end e)
+{
+	for (int i = 0; i < sim->opt.calls; i++) {
+		struct simcall *c = &sim->calls[i];
+
+		if (c->state == CALL_ACTIVE && c->pair == pair)
+			call_abort(sim, c, e == END_CARRIER ? "carrier-dchan-down" : "pbx-dchan-down",
+				   PRI_CAUSE_NETWORK_OUT_OF_ORDER);
+	}
+}
+
+static void handle_event(struct sim *sim, int pair, enum end e, const pri_event *ev)
+{
+	struct farend *fe = &sim->pairs[pair].end[e];
+	struct pri *pri = fe->d.pri;
+	struct simcall *c;
+
+	switch (ev->e) {
+	case PRI_EVENT_DCHAN_UP:
+		fe->up = true;
+		logv(sim, "%s %d: D-channel up", end_name[e], pair + 1);
+		return;
+	case PRI_EVENT_DCHAN_DOWN:
+		fe->up = false;
+		logv(sim, "%s %d: D-channel down", end_name[e], pair + 1);
+		on_pair_down(sim, pair, e);
+		return;
+	case PRI_EVENT_RING:
+		on_ring(sim, pair, e, ev);
+		return;
+	case PRI_EVENT_PROCEEDING:
+		if ((c = find_call(sim, pair, e, ev->proceeding.call)))
+			on_channel(sim, c, e, ev->proceeding.channel);
+		return;
+	case PRI_EVENT_RINGING:
+		if ((c = find_call(sim, pair, e, ev->ringing.call)))
+			on_channel(sim, c, e, ev->ringing.channel);
+		return;
+	case PRI_EVENT_ANSWER:
+		c = find_call(sim, pair, e, ev->answer.call);
+		if (!c)
+			return;
+		on_channel(sim, c, e, ev->answer.channel);
+		if (c->leg[e].ended)
+			return;
+		c->leg[e].connected = c->leg[e].ever_connected = true;
+		logv(sim, "call %d: %s got CONNECT", c->id, end_name[e]);
+		return;
+	case PRI_EVENT_HANGUP_REQ: {
+		q931_call *call = ev->hangup.call;
+		int cause = ev->hangup.cause;
+
+		c = find_call(sim, pair, e, call);
+		if (!c) {
+			pri_hangup(pri, call, cause);
+			return;
+		}
+		logv(sim, "call %d: %s got DISCONNECT cause %d", c->id, end_name[e], cause);
+		/* Cleared before our planned hang-up: the call failed with that cause. */
+		if (c->hangup_by < 0)
+			set_result(c, "failed:%d", cause);
+		leg_stop(c, e);
+		pri_hangup(pri, call, cause);
+		return;
+	}
+	case PRI_EVENT_HANGUP:
+	case PRI_EVENT_HANGUP_ACK: {
+		q931_call *call = ev->hangup.call;
+		int cause = ev->hangup.cause, kind = ev->e;
+
+		c = find_call(sim, pair, e, call);
+		if (!c) {
+			if (kind == PRI_EVENT_HANGUP)
+				pri_hangup(pri, call, cause);
+			return;
+		}
+		logv(sim, "call %d: %s got %s cause %d", c->id, end_name[e],
+		     kind == PRI_EVENT_HANGUP ? "RELEASE" : "RELEASE ack", cause);
+		if (c->hangup_by < 0)
+			set_result(c, "failed:%d", cause);
+		leg_stop(c, e);
+		c->leg[e].gone = true;
+		c->leg[e].call = NULL;
+		/* RELEASE: libpri frees the call once we answer it (as Asterisk does). */
+		if (kind == PRI_EVENT_HANGUP)
+			pri_hangup(pri, call, cause);
+		leg_unbind(sim, c, e);
+		if (c->leg[!e].gone)
+			call_finish(sim, c);
+		return;
+	}
+	default:
+		logv(sim, "%s %d: %s ignored", end_name[e], pair + 1, pri_event2str(ev->e));
+		return;
+	}
+}
+
+/* ---- per tick ---- */
+
+static bool pair_ready(struct sim *sim, int pair)
+{
+	struct pair *p = &sim->pairs[pair];
+
+	return p->end[END_CARRIER].up && p->end[END_PBX].up;
+}
+
+static void calls_tick(struct sim *sim)
+{
+	uint64_t tick = simcard_tick(sim->card);
+	int64_t now = now_ms();
+
+	for (int i = 0; i < sim->next_call; i++) {
+		struct simcall *c = &sim->calls[i];
+		enum end a = c->outbound ? END_CARRIER : END_PBX;	/* the answering end */
+		struct leg *al = &c->leg[a];
+
+		if (c->state != CALL_ACTIVE)
+			continue;
+		if (c->answer_tick && tick >= c->answer_tick && al->call && !al->ended) {
+			c->answer_tick = 0;
+			pri_answer(sim->pairs[c->pair].end[a].d.pri, al->call, al->ts, 1);
+			al->connected = al->ever_connected = true;
+			c->connect_tick = tick;
+			logv(sim, "call %d: %s answers", c->id, end_name[a]);
+		}
+		/* Hold time runs from the answer; the hang-up waits until both ends are talking. */
+		if (c->hangup_by < 0 && c->connect_tick && tick >= c->connect_tick + (uint64_t)c->hold_ticks &&
+		    c->leg[0].connected && c->leg[1].connected) {
+			logv(sim, "call %d: %s hangs up", c->id, end_name[c->hangs_up]);
+			leg_hangup(sim, c, c->hangs_up, PRI_CAUSE_NORMAL_CLEARING);
+		}
+		if (c->leg[0].ended && c->leg[1].ended && !c->ended_ms)
+			c->ended_ms = now;
+		if (c->ended_ms && now - c->ended_ms > RELEASE_GRACE_MS) {
+			/* Both sides cleared; a lost RELEASE must not hold the run. */
+			call_finish(sim, c);
+		} else if (now - c->started_ms > CALL_GUARD_MS + sim->opt.hold_max) {
+			call_abort(sim, c, "timeout", PRI_CAUSE_RECOVERY_ON_TIMER_EXPIRE);
+		}
+	}
+
+	/* New calls: at most rate per second (of line time), concurrency, 30 per pair. */
+	for (int n = 0; n < 64 && sim->next_call < sim->opt.calls; n++) {
+		struct simcall *c = &sim->calls[sim->next_call];
+		int rc;
+
+		if (sim->active >= sim->opt.concurrency || !pair_ready(sim, c->pair) ||
+		    sim->pairs[c->pair].active >= CALLS_PER_PAIR)
+			break;
+		if (sim->next_start_tick < (double)tick - 1.0)
+			sim->next_start_tick = (double)tick;	/* no burst for time spent waiting */
+		if ((double)tick < sim->next_start_tick)
+			break;
+		rc = call_place(sim, c);
+		if (rc == -EBUSY)
+			break;	/* every timeslot busy or resting: try next tick */
+		if (rc < 0) {
+			for (int e = 0; e < 2; e++) {
+				free(c->stream[e]);
+				c->stream[e] = NULL;
+			}
+			snprintf(c->result, sizeof(c->result), "failed:no-memory");
+			c->state = CALL_DONE;
+		}
+		sim->next_call++;
+		sim->next_start_tick += TICKS_PER_S / sim->opt.rate;
+	}
+}
+
+/* ---- set-up, report ---- */
+
+static void calls_plan(struct sim *sim)
+{
+	uint64_t rng = sim->opt.seed ^ 0x5eed5eed5eed5eedULL;
+
+	for (int i = 0; i < sim->opt.calls; i++) {
+		struct simcall *c = &sim->calls[i];
+		int id = i + 1;
+		int span = sim->opt.hold_max - sim->opt.hold_min;
+		int hold = sim->opt.hold_min + (span ? (int)(prng_next(&rng) % (uint64_t)(span + 1)) : 0);
+
+		c->id = id;
+		c->pair = i % sim->opt.pairs;
+		/* Exactly pct% outbound, spread evenly rather than drawn. */
+		c->outbound = (id * sim->opt.outbound_pct) / 100 > ((id - 1) * sim->opt.outbound_pct) / 100;
+		c->hold_ticks = (hold + 10) / 20;
+		if (sim->opt.hangup == HANG_RANDOM)
+			c->hangs_up = (prng_next(&rng) & 1) ? END_PBX : END_CARRIER;
+		else
+			c->hangs_up = sim->opt.hangup == HANG_PBX ? END_PBX : END_CARRIER;
+		c->hangup_by = -1;
+		c->freq[END_CARRIER] = sim_call_freq(id, END_CARRIER);
+		c->freq[END_PBX] = sim_call_freq(id, END_PBX);
+		if (c->outbound) {
+			snprintf(c->calling, sizeof(c->calling), "3%04d", id);
+			snprintf(c->called, sizeof(c->called), "5550200%04d", id);
+		} else {
+			snprintf(c->calling, sizeof(c->calling), "5550100%04d", id);
+			snprintf(c->called, sizeof(c->called), "2%03d", id % 1000);
+		}
+		for (int e = 0; e < 2; e++)
+			c->res[e].delay_min = c->res[e].delay_max = -1;
+	}
+}
+
+static void print_delay(FILE *f, int64_t d)
+{
+	if (d < 0)
+		fputs("\t-", f);
+	else
+		fprintf(f, "\t%" PRId64, d);
+}
+
+static int write_report(struct sim *sim)
+{
+	char path[PATH_MAX];
+	FILE *f = fopen(sim->opt.report, "we");
+	int rc = 0;
+
+	if (!f)
+		return -errno;
+	fputs("id\tdir\tpair\ta_ts\tb_ts\tcalling\tcalled\tresult\tconnect_tick\thangup_tick\thangup_by"
+	      "\tfreq_carrier\tfreq_pbx\ta2b_compared\ta2b_mismatch\ta2b_lost\ta2b_delay_min\ta2b_delay_max"
+	      "\tb2a_compared\tb2a_mismatch\tb2a_lost\tb2a_delay_min\tb2a_delay_max\n", f);
+	for (int i = 0; i < sim->opt.calls; i++) {
+		const struct simcall *c = &sim->calls[i];
+
+		fprintf(f, "%d\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%" PRIu64 "\t%" PRIu64 "\t%s\t%.1f\t%.1f",
+			c->id, c->outbound ? "out" : "in", c->pair + 1, c->leg[END_CARRIER].ts, c->leg[END_PBX].ts,
+			c->calling, c->called, c->result, c->connect_tick, c->hangup_tick,
+			c->hangup_by < 0 ? "-" : end_name[c->hangup_by], c->freq[END_CARRIER], c->freq[END_PBX]);
+		for (int e = 0; e < 2; e++) {
+			fprintf(f, "\t%lu\t%lu\t%lu", c->res[e].compared, c->res[e].mismatch, c->res[e].lost);
+			print_delay(f, c->res[e].delay_min);
+			print_delay(f, c->res[e].delay_max);
+		}
+		fputc('\n', f);
+	}
+	if (fclose(f) != 0)
+		return -errno;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s.ports", sim->opt.report) >= sizeof(path))
+		return -ENAMETOOLONG;
+	f = fopen(path, "we");
+	if (!f)
+		return -errno;
+	fputs("port\tunderruns\toverruns\trefused\tbad_blocks\tsend_dropped\td_dropped\tticks_late\tfast_timeouts\n", f);
+	for (int i = 0; i < 2 * sim->opt.pairs; i++) {
+		struct simcard_stats st;
+
+		simcard_port_stats(sim->card, i, &st);
+		fprintf(f, "%c%d\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\n", i % 2 ? 'b' : 'a', i / 2 + 1,
+			st.underruns, st.overruns, st.refused, st.bad_blocks, st.send_dropped, st.d_dropped,
+			st.ticks_late, st.fast_timeouts);
+	}
+	if (fclose(f) != 0)
+		rc = -errno;
+	return rc;
+}
+
+/* Summary on stdout; returns the exit status. */
+static int summarize(struct sim *sim)
+{
+	unsigned long ok = 0, compared = 0, mismatch = 0, lost = 0, underruns = 0, overruns = 0;
+	int64_t dmin = -1, dmax = -1;
+
+	for (int i = 0; i < sim->opt.calls; i++) {
+		const struct simcall *c = &sim->calls[i];
+
+		ok += !strcmp(c->result, "ok");
+		for (int e = 0; e < 2; e++) {
+			compared += c->res[e].compared;
+			mismatch += c->res[e].mismatch;
+			lost += c->res[e].lost;
+			if (c->res[e].delay_min >= 0 && (dmin < 0 || c->res[e].delay_min < dmin))
+				dmin = c->res[e].delay_min;
+			if (c->res[e].delay_max > dmax)
+				dmax = c->res[e].delay_max;
+		}
+	}
+	for (int i = 0; i < 2 * sim->opt.pairs; i++) {
+		struct simcard_stats st;
+
+		simcard_port_stats(sim->card, i, &st);
+		underruns += st.underruns;
+		overruns += st.overruns;
+	}
+	printf("trunksim: calls=%d ok=%lu failed=%lu\n", sim->opt.calls, ok, (unsigned long)sim->opt.calls - ok);
+	if (dmin < 0)
+		printf("trunksim: passthrough compared=%lu mismatch=%lu lost=%lu delay_ticks=-..-\n",
+		       compared, mismatch, lost);
+	else
+		printf("trunksim: passthrough compared=%lu mismatch=%lu lost=%lu delay_ticks=%" PRId64 "..%" PRId64 "\n",
+		       compared, mismatch, lost, dmin, dmax);
+	printf("trunksim: card underruns=%lu overruns=%lu\n", underruns, overruns);
+	fflush(stdout);
+	return ok == (unsigned long)sim->opt.calls && !mismatch && !lost ? 0 : 1;
+}
+
+/* ---- command line ---- */
+
+static void usage(FILE *f)
+{
+	fputs("usage: trunksim --dir DIR [--pairs N] [--calls TOTAL] [--concurrency C] [--hold MS[-MS]]\n"
+	      "                [--rate CALLS_PER_S] [--outbound PCT] [--hangup carrier|pbx|random]\n"
+	      "                [--law alaw] [--fast] [--seed S] [--report FILE] [--timeout SEC] [--verbose]\n",
+	      f);
+}
+
+static int bad_option(const char *what, const char *arg, const char *fix)
+{
+	fprintf(stderr, "trunksim: bad %s '%s': %s\n", what, arg, fix);
+	return -EINVAL;
+}
+
+static bool parse_long(const char *s, long lo, long hi, long *ret)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || end == s || *end || v < lo || v > hi)
+		return false;
+	*ret = v;
+	return true;
+}
+
+static int parse_options(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "dir", required_argument, NULL, 'd' },
+		{ "pairs", required_argument, NULL, 'p' },
+		{ "calls", required_argument, NULL, 'n' },
+		{ "concurrency", required_argument, NULL, 'c' },
+		{ "hold", required_argument, NULL, 'H' },
+		{ "rate", required_argument, NULL, 'r' },
+		{ "outbound", required_argument, NULL, 'o' },
+		{ "hangup", required_argument, NULL, 'u' },
+		{ "law", required_argument, NULL, 'l' },
+		{ "fast", no_argument, NULL, 'f' },
+		{ "seed", required_argument, NULL, 's' },
+		{ "report", required_argument, NULL, 'R' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	bool concurrency_set = false;
+	long v;
+	int opt;
+
+	*o = (struct options){
+		.pairs = 1, .calls = 10, .concurrency = 10, .hold_min = 3000, .hold_max = 3000,
+		.rate = 20, .outbound_pct = 50, .hangup = HANG_RANDOM, .seed = 1, .timeout_s = 120,
+	};
+	while ((opt = getopt_long(argc, argv, "", longopts, NULL)) != -1) {
+		switch (opt) {
+		case 'd':
+			o->dir = optarg;
+			break;
+		case 'p':
+			if (!parse_long(optarg, 1, MAX_PAIRS, &v))
+				return bad_option("--pairs", optarg, "give 1 to 8 (the card has 16 ports)");
+			o->pairs = (int)v;
+			break;
+		case 'n':
+			if (!parse_long(optarg, 1, MAX_CALLS, &v))
+				return bad_option("--calls", optarg, "give 1 to 9999 (ids are 4 digits)");
+			o->calls = (int)v;
+			break;
+		case 'c':
+			if (!parse_long(optarg, 1, MAX_PAIRS * CALLS_PER_PAIR, &v))
+				return bad_option("--concurrency", optarg, "give 1 to 30 per pair");
+			o->concurrency = (int)v;
+			concurrency_set = true;
+			break;
+		case 'H': {
+			char *dash = strchr(optarg, '-');
+			char lo[32];
+			long a, b;
+
+			snprintf(lo, sizeof(lo), "%.*s", dash ? (int)(dash - optarg) : (int)strlen(optarg), optarg);
+			if (!parse_long(lo, 20, 3600000, &a) || !parse_long(dash ? dash + 1 : lo, a, 3600000, &b))
+				return bad_option("--hold", optarg, "give MS or MIN-MAX in milliseconds, 20 or more, MIN <= MAX");
+			o->hold_min = (int)a;
+			o->hold_max = (int)b;
+			break;
+		}
+		case 'r': {
+			char *end;
+
+			o->rate = strtod(optarg, &end);
+			if (end == optarg || *end || !(o->rate > 0 && o->rate <= 1000))
+				return bad_option("--rate", optarg, "give calls per second, more than 0, at most 1000");
+			break;
+		}
+		case 'o':
+			if (!parse_long(optarg, 0, 100, &v))
+				return bad_option("--outbound", optarg, "give a percentage 0 to 100");
+			o->outbound_pct = (int)v;
+			break;
+		case 'u':
+			if (!strcmp(optarg, "carrier"))
+				o->hangup = HANG_CARRIER;
+			else if (!strcmp(optarg, "pbx"))
+				o->hangup = HANG_PBX;
+			else if (!strcmp(optarg, "random"))
+				o->hangup = HANG_RANDOM;
+			else
+				return bad_option("--hangup", optarg, "give carrier, pbx or random");
+			break;
+		case 'l':
+			if (strcmp(optarg, "alaw"))
+				return bad_option("--law", optarg, "only alaw (E1) is simulated");
+			break;
+		case 'f':
+			o->fast = true;
+			break;
+		case 's': {
+			char *end;
+
+			errno = 0;
+			o->seed = strtoull(optarg, &end, 0);
+			if (errno || end == optarg || *end)
+				return bad_option("--seed", optarg, "give an unsigned integer");
+			break;
+		}
+		case 'R':
+			o->report = optarg;
+			break;
+		case 't':
+			if (!parse_long(optarg, 1, 86400, &v))
+				return bad_option("--timeout", optarg, "give seconds, 1 to 86400");
+			o->timeout_s = (int)v;
+			break;
+		case 'v':
+			o->verbose = true;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -EINVAL;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "trunksim: unexpected argument '%s'; every option is --name VALUE\n", argv[optind]);
+		return -EINVAL;
+	}
+	if (!o->dir) {
+		fprintf(stderr, "trunksim: no --dir: give the directory to create the card's ports in\n");
+		return -EINVAL;
+	}
+	if (o->concurrency > o->pairs * CALLS_PER_PAIR) {
+		if (concurrency_set) {
+			fprintf(stderr, "trunksim: --concurrency %d is more than 30 calls per pair on %d pair(s); "
+				"lower it or add --pairs\n", o->concurrency, o->pairs);
+			return -EINVAL;
+		}
+		o->concurrency = o->pairs * CALLS_PER_PAIR;
+	}
+	return 0;
+}
+
+/* ---- main loop ---- */
+
+static void service_farend(struct sim *sim, int pair, enum end e, bool readable)
+{
+	struct farend *fe = &sim->pairs[pair].end[e];
+	pri_event *ev;
+
+	if (readable) {
+		ev = dchan_service(&fe->d, true);
+		if (ev)
+			handle_event(sim, pair, e, ev);
+	}
+	/* Due timers raise at most one event per run: run them until none is due. */
+	for (int i = 0; i < 32 && dchan_timeout_ms(&fe->d, 1) == 0; i++) {
+		ev = dchan_service(&fe->d, false);
+		if (ev)
+			handle_event(sim, pair, e, ev);
+	}
+}
+
+static bool all_done(const struct sim *sim)
+{
+	return sim->next_call == sim->opt.calls && sim->active == 0;
+}
+
+static int run(struct sim *sim)
+{
+	struct pollfd pfd[1 + 2 * MAX_PAIRS];
+	int npfd = 1 + 2 * sim->opt.pairs;
+	int64_t deadline = sim->start_ms + (int64_t)sim->opt.timeout_s * 1000;
+
+	pfd[0] = (struct pollfd){ .fd = simcard_fd(sim->card), .events = POLLIN };
+	for (int i = 0; i < 2 * sim->opt.pairs; i++)
+		pfd[1 + i] = (struct pollfd){ .fd = sim->pairs[i / 2].end[i % 2].d.fd, .events = POLLIN };
+
+	while (!all_done(sim)) {
+		int timeout = simcard_timeout_ms(sim->card), rc;
+
+		if (stop_signal) {
+			fprintf(stderr, "trunksim: %s: stopping\n", strsignal(stop_signal));
+			return -EINTR;
+		}
+		if (now_ms() >= deadline) {
+			fprintf(stderr, "trunksim: --timeout %d s reached with %d call(s) unfinished%s\n",
+				sim->opt.timeout_s, sim->opt.calls - sim->next_call + sim->active,
+				pair_ready(sim, 0) ? "" : "; the D-channels never came up: is trunkrecd connected?");
+			return -ETIMEDOUT;
+		}
+		for (int i = 0; i < 2 * sim->opt.pairs; i++)
+			timeout = dchan_timeout_ms(&sim->pairs[i / 2].end[i % 2].d, timeout);
+		if (timeout > 100)
+			timeout = 100;
+		rc = poll(pfd, (nfds_t)npfd, timeout);
+		if (rc < 0 && errno != EINTR)
+			return -errno;
+		rc = simcard_dispatch(sim->card);
+		if (rc < 0)
+			return rc;
+		if (rc > 0)
+			calls_tick(sim);
+		for (int i = 0; i < 2 * sim->opt.pairs; i++)
+			service_farend(sim, i / 2, (enum end)(i % 2), rc >= 0 && (pfd[1 + i].revents & POLLIN));
+	}
+	return 0;
+}
+
+/* Anything still open when the run ends fails, with the reason. */
+static void calls_close(struct sim *sim, const char *why)
+{
+	for (int i = 0; i < sim->opt.calls; i++) {
+		struct simcall *c = &sim->calls[i];
+
+		if (c->state == CALL_ACTIVE)
+			call_abort(sim, c, why, PRI_CAUSE_NORMAL_CLEARING);
+		else if (c->state == CALL_UNPLACED)
+			set_result(c, "failed:not-placed");
+	}
+}
+
+static int setup(struct sim *sim)
+{
+	static const struct simcard_ops ops = { .far_send = far_send, .far_receive = far_receive };
+	int rc;
+
+	if (mkdir(sim->opt.dir, 0755) == 0)
+		sim->dir_created = true;
+	else if (errno != EEXIST) {
+		fprintf(stderr, "trunksim: cannot create --dir %s: %s; create its parent or pick another path\n",
+			sim->opt.dir, strerror(errno));
+		return -errno;
+	}
+	rc = simcard_new(&ops, sim, sim->opt.fast, &sim->card);
+	if (rc) {
+		fprintf(stderr, "trunksim: cannot create the card: %s\n", strerror(-rc));
+		return rc;
+	}
+	for (int pair = 0; pair < sim->opt.pairs; pair++) {
+		for (int e = 0; e < 2; e++) {
+			struct farend *fe = &sim->pairs[pair].end[e];
+			char path[PATH_MAX], name[32];
+
+			snprintf(path, sizeof(path), "%s/%c%d", sim->opt.dir, e ? 'b' : 'a', pair + 1);
+			rc = simcard_port_add(sim->card, path);
+			if (rc < 0) {
+				const char *fix = rc == -ENAMETOOLONG ? "use a shorter --dir (socket paths are limited to 107 bytes)" :
+						  rc == -EADDRINUSE ? "another trunksim serves it; stop it or use another --dir" :
+						  rc == -EEXIST ? "a file that is not a socket is in the way; remove it" :
+						  "check the directory";
+				fprintf(stderr, "trunksim: cannot create port %s: %s; %s\n", path, strerror(-rc), fix);
+				return rc;
+			}
+			fe->port = rc;
+			snprintf(name, sizeof(name), "%s%d", end_name[e], pair + 1);
+			/* The carrier is the network; the PBX is the user side. */
+			rc = dchan_open(&fe->d, simcard_port_far_fd(sim->card, fe->port),
+					e == END_CARRIER ? PRI_NETWORK : PRI_CPE, PRI_SWITCH_EUROISDN_E1, name);
+			if (rc) {
+				fprintf(stderr, "trunksim: libpri failed to start for %s: %s\n", name, strerror(-rc));
+				return rc;
+			}
+			if (getenv("TRUNKSIM_PRI_DEBUG"))
+				pri_set_debug(fe->d.pri, PRI_DEBUG_Q931_STATE | PRI_DEBUG_Q931_DUMP);
+		}
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct sim sim = { 0 };
+	struct sigaction sa = { .sa_handler = on_signal };
+	int rc, status;
+
+	if (parse_options(argc, argv, &sim.opt))
+		return 2;
+	verbose = sim.opt.verbose;
+	dchan_set_logging(sim.opt.verbose);
+	sim.calls = calloc((size_t)sim.opt.calls, sizeof(*sim.calls));
+	if (!sim.calls) {
+		fprintf(stderr, "trunksim: out of memory for %d calls\n", sim.opt.calls);
+		return 2;
+	}
+	calls_plan(&sim);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	sim.start_ms = now_ms();
+
+	if (setup(&sim)) {
+		simcard_free(sim.card);
+		if (sim.dir_created)
+			rmdir(sim.opt.dir);
+		return 2;
+	}
+	rc = run(&sim);
+	calls_close(&sim, rc == -EINTR ? "interrupted" : rc == -ETIMEDOUT ? "timeout" : "error");
+	if (rc && rc != -EINTR && rc != -ETIMEDOUT)
+		fprintf(stderr, "trunksim: event loop failed: %s\n", strerror(-rc));
+	status = summarize(&sim);
+	if (sim.opt.report) {
+		int wrc = write_report(&sim);
+
+		if (wrc) {
+			fprintf(stderr, "trunksim: cannot write the report %s: %s\n", sim.opt.report, strerror(-wrc));
+			status = 1;
+		}
+	}
+	simcard_free(sim.card);
+	if (sim.dir_created)
+		rmdir(sim.opt.dir);
+	free(sim.calls);
+	return status;
+}
