@@ -150,6 +150,18 @@ static void on_ring(struct relay *r, struct relay_pair *p, enum side s, pri_even
 	c->leg[s] = e->ring.call;
 	snprintf(c->calling, sizeof(c->calling), "%.39s", e->ring.callingnum);
 	snprintf(c->called, sizeof(c->called), "%.39s", e->ring.callednum);
+	/*
+	 * Glare on the carrier side: the network wins (Q.931 5.3). Our own
+	 * outgoing call that only offered this timeslot gives it up and takes
+	 * whatever the carrier assigns in its CALL PROCEEDING.
+	 */
+	if (s == SIDE_A && ts && p->by_ts[s][ts] && p->by_ts[s][ts]->ts_offered[s]) {
+		struct call *loser = p->by_ts[s][ts];
+
+		log_info("%s call %lu: glare on A/%d, the carrier's call takes it", p->cfg->name, loser->serial, ts);
+		relay_unbridge(r, loser);
+		set_ts(p, loser, s, 0);
+	}
 	/* The requested timeslot, or on our NET side (B) any if the PBX is flexible. */
 	if (!ts || (p->busy[s] & (1u << ts)))
 		ts = (s == SIDE_B && (e->ring.flexible || !ts)) ? choose_ts(p, s, ts, true) : 0;
@@ -178,6 +190,7 @@ static void on_ring(struct relay *r, struct relay_pair *p, enum side s, pri_even
 		return;
 	}
 	set_ts(p, c, o, ots);
+	c->ts_offered[o] = true;
 	/* Towards the PBX we are the network: the channel is exclusive. Towards the carrier, preferred. */
 	pri_sr_set_channel(sr, ots, o == SIDE_B, 1);
 	pri_sr_set_bearer(sr, e->ring.ctype, e->ring.layer1);
@@ -204,7 +217,10 @@ static void confirm_channel(struct relay *r, struct relay_pair *p, struct call *
 {
 	int ts = DCHAN_BCHANNEL(channel);
 
-	if (!ts || ts == c->ts[s])
+	if (!ts)
+		return;
+	c->ts_offered[s] = false;
+	if (ts == c->ts[s])
 		return;
 	if (p->by_ts[s][ts] && p->by_ts[s][ts] != c) {
 		log_warn("%s call %lu: %s side moved it to timeslot %d, which is in use; clearing",

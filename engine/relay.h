@@ -43,6 +43,7 @@ struct call {
 	enum call_state state;
 	q931_call *leg[2];		/* libpri call on each side; NULL once that side is gone */
 	int ts[2];			/* timeslot on each side; 0 = none yet */
+	bool ts_offered[2];		/* we proposed ts[side] in our SETUP; not yet confirmed */
 	char calling[40], called[40];	/* E.164 has at most 15 digits */
 	int cause;
 	bool bridged;			/* audio crosses between ts[A] and ts[B] */
@@ -71,6 +72,7 @@ struct relay_stats {
 	_Atomic unsigned long recordings_started;
 	_Atomic uint64_t batch_ns_max;	/* worst time from wake-up to last pass-through write */
 	_Atomic unsigned long late_batches;	/* batches over 20 ms */
+	_Atomic unsigned long calls_at_shutdown;	/* calls still up when the stop came */
 };
 
 struct relay {

@@ -101,8 +101,9 @@ static void print_summary(struct relay *r, struct worker *workers, int nworkers)
 		failed += workers[i].ctx.failed;
 		frames += atomic_load(&workers[i].frames);
 	}
-	printf("trunkrecd: calls in=%lu out=%lu failed=%lu\n", atomic_load(&r->stats.calls_in),
-	       atomic_load(&r->stats.calls_out), atomic_load(&r->stats.calls_failed));
+	printf("trunkrecd: calls in=%lu out=%lu failed=%lu up_at_shutdown=%lu\n", atomic_load(&r->stats.calls_in),
+	       atomic_load(&r->stats.calls_out), atomic_load(&r->stats.calls_failed),
+	       atomic_load(&r->stats.calls_at_shutdown));
 	printf("trunkrecd: recordings started=%lu complete=%lu failed=%lu frames=%lu dropped=%lu\n",
 	       started, completed, failed, frames, atomic_load(&r->stats.frames_dropped_ring));
 	printf("trunkrecd: blocks=%lu write_drops=%lu worst_batch_us=%llu late_batches=%lu\n",

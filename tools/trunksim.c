@@ -389,6 +389,12 @@ static void on_ring(struct sim *sim, int pair, enum end e, const pri_event *ev)
 		return;
 	}
 	c->leg[e].call = call;
+	/*
+	 * The carrier is the network: a busy or absent channel that the user
+	 * side only preferred is replaced by a free one, as a switch does.
+	 */
+	if (e == END_CARRIER && (!ts || fe->by_ts[ts]) && (ev->ring.flexible || !ts))
+		ts = farend_pick_ts(sim, fe, false);
 	if (!ts || fe->by_ts[ts]) {
 		logv(sim, "call %d: %s: timeslot %d unavailable", c->id, end_name[e], ts);
 		set_result(c, "failed:%s-ts-%d-unavailable", end_name[e], ts);

@@ -68,6 +68,9 @@ rec_pid=""
 cat "$tmp/trunksim.out" "$tmp/trunkrecd.out"
 [ "$sim_status" -eq 0 ] || { fail "trunksim exit $sim_status"; tail -20 "$tmp/trunksim.err"; }
 [ "$rec_status" -eq 0 ] || { fail "trunkrecd exit $rec_status"; tail -20 "$tmp/trunkrecd.err"; }
+# Every call was over when trunksim finished: none may linger in trunkrecd.
+grep -q 'up_at_shutdown=0$' "$tmp/trunkrecd.out" || fail "calls left up in trunkrecd: $(grep up_at_shutdown "$tmp/trunkrecd.out")"
+grep -q 'dropped=0$' "$tmp/trunkrecd.out" || fail "recording frames dropped: $(grep dropped= "$tmp/trunkrecd.out")"
 
 # One line per recording: calling number → file.
 : > "$tmp/recordings.tsv"
