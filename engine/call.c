@@ -233,9 +233,60 @@ static void confirm_channel(struct relay *r, struct relay_pair *p, struct call *
 	relay_bridge(r, c);
 }
 
+static void join_a_legs(struct relay *r, struct call *c1, struct call *c2, enum call_signal why);
+
+/*
+ * A joined call (after a transfer) lost one of its legs: a PBX leg going is
+ * expected (we released it); a carrier leg going ends the joined conversation.
+ */
+static void joined_leg_gone(struct relay *r, struct relay_pair *p, struct call *c, enum side s)
+{
+	c->leg[s] = NULL;
+	if (s == SIDE_B) {
+		set_ts(p, c, SIDE_B, 0);
+	} else if (c->joined) {
+		struct call *peer = c->joined;
+
+		peer->joined = NULL;
+		c->joined = NULL;
+		clear_side(r, peer, SIDE_A, c->cause ? c->cause : PRI_CAUSE_NORMAL_CLEARING);
+	}
+	maybe_free(r, c);
+}
+
 static void on_hangup_req(struct relay *r, struct relay_pair *p, struct call *c, enum side s, pri_event *e)
 {
 	enum side o = other(s);
+
+	/*
+	 * The PBX hangs up while it holds one call and has another active:
+	 * transfer on disconnect. The two carrier legs are joined instead of
+	 * being cleared, as a PBX user expects.
+	 */
+	if (s == SIDE_B && e->hangup.call_held && e->hangup.call_active && !c->joined) {
+		struct call *held = find_call(r, p, SIDE_B, e->hangup.call_held);
+		struct call *active = find_call(r, p, SIDE_B, e->hangup.call_active);
+
+		if (held && active && held != active && held->leg[SIDE_A] && active->leg[SIDE_A] &&
+		    !held->joined && !active->joined) {
+			join_a_legs(r, held, active, CSIG_TRANSFER_ON_DISCONNECT);
+			pri_hangup(pri_of(p, s), c->leg[s], e->hangup.cause);
+			return;
+		}
+	}
+	if (c->transferred) {
+		/* Complete the clearing on this side; a carrier leg takes its joined peer along. */
+		pri_hangup(pri_of(p, s), c->leg[s], e->hangup.cause);
+		c->cause = e->hangup.cause;
+		if (s == SIDE_A && c->joined) {
+			struct call *peer = c->joined;
+
+			peer->joined = NULL;
+			c->joined = NULL;
+			clear_side(r, peer, SIDE_A, e->hangup.cause);
+		}
+		return;
+	}
 
 	/* DISCONNECT from side s: stop recording before anything else, then clear both. */
 	end_recording(r, c, s == SIDE_A ? "carrier hung up" : "pbx hung up");
@@ -257,11 +308,203 @@ static void on_leg_gone(struct relay *r, struct relay_pair *p, struct call *c, e
 		if (!c->cause)
 			c->cause = e->hangup.cause;
 	}
+	if (c->transferred) {
+		joined_leg_gone(r, p, c, s);
+		return;
+	}
 	c->leg[s] = NULL;
 	enter_clearing(r, c);
 	clear_side(r, c, o, c->cause ? c->cause : PRI_CAUSE_NORMAL_CLEARING);
 	relay_unbridge(r, c);
 	maybe_free(r, c);
+}
+
+/*
+ * Join the carrier legs of two calls back to back (the transfer is executed
+ * here, inline) and release their PBX legs. Both recordings stop first, on
+ * the block the request arrived with.
+ */
+static void join_a_legs(struct relay *r, struct call *c1, struct call *c2, enum call_signal why)
+{
+	struct relay_pair *p = c1->pair;
+
+	call_policy(r, c1, why, c2->dir == CALL_OUT ? c2->called : c2->calling);
+	call_policy(r, c2, why, c1->dir == CALL_OUT ? c1->called : c1->calling);
+	end_recording(r, c1, "transfer");
+	end_recording(r, c2, "transfer");
+	relay_unbridge(r, c1);
+	relay_unbridge(r, c2);
+	c1->joined = c2;
+	c2->joined = c1;
+	c1->transferred = c2->transferred = true;
+	set_ts(p, c1, SIDE_B, 0);
+	set_ts(p, c2, SIDE_B, 0);
+	log_info("%s calls %lu and %lu: transferred, carrier legs A/%d and A/%d joined", p->cfg->name,
+		 c1->serial, c2->serial, c1->ts[SIDE_A], c2->ts[SIDE_A]);
+}
+
+static void release_pbx_leg(struct relay_pair *p, struct call *c)
+{
+	if (c->leg[SIDE_B] && p->link_up[SIDE_B])
+		pri_hangup(pri_of(p, SIDE_B), c->leg[SIDE_B], PRI_CAUSE_NORMAL_CLEARING);
+}
+
+/* PRI_SUBCMD_TRANSFER_CALL from the PBX: explicit call transfer (ECT). */
+static void on_transfer_request(struct relay *r, struct relay_pair *p, const struct pri_subcmd_transfer *t,
+				q931_call *subcall)
+{
+	struct call *c1 = find_call(r, p, SIDE_B, t->call_1);
+	struct call *c2 = find_call(r, p, SIDE_B, t->call_2);
+	int invoke_id = t->invoke_id;
+
+	if (!c1 || !c2 || c1 == c2 || !c1->leg[SIDE_A] || !c2->leg[SIDE_A] || c1->transferred || c2->transferred) {
+		log_warn("%s: transfer request for calls we cannot join; refused", p->cfg->name);
+		pri_transfer_rsp(pri_of(p, SIDE_B), subcall, invoke_id, 0);
+		return;
+	}
+	join_a_legs(r, c1, c2, CSIG_TRANSFER_ECT);
+	pri_transfer_rsp(pri_of(p, SIDE_B), subcall, invoke_id, 1);
+	release_pbx_leg(p, c1);
+	release_pbx_leg(p, c2);
+}
+
+/* The PBX deflects or reroutes a call: hand it to the carrier, leave the PBX out. */
+static void on_rerouting(struct relay *r, struct relay_pair *p, struct call *c, const struct pri_rerouting_data *rr,
+			 q931_call *subcall)
+{
+	call_policy(r, c, CSIG_DEFLECTION, rr->deflection.to.number.str);
+	end_recording(r, c, "deflection");
+	if (!c->leg[SIDE_A] || pri_reroute_call(pri_of(p, SIDE_A), c->leg[SIDE_A], &rr->caller, &rr->deflection,
+						 rr->subscription_option)) {
+		pri_rerouting_rsp(pri_of(p, SIDE_B), subcall, rr->invoke_id, PRI_REROUTING_RSP_NOT_AVAILABLE);
+		return;
+	}
+	pri_rerouting_rsp(pri_of(p, SIDE_B), subcall, rr->invoke_id, PRI_REROUTING_RSP_OK_CLEAR);
+	/* The carrier now routes the call elsewhere: the PBX leg is done. */
+	c->transferred = true;
+	relay_unbridge(r, c);
+	release_pbx_leg(p, c);
+}
+
+static void on_facility(struct relay *r, struct relay_pair *p, enum side s, pri_event *e)
+{
+	/* Copied: the event and its subcommands die with our next libpri call. */
+	struct pri_subcommands subcmds;
+	q931_call *subcall = e->facility.subcall;
+	struct call *c = find_call(r, p, s, e->facility.call);
+	enum side o = other(s);
+
+	if (!e->facility.subcmds)
+		return;
+	subcmds = *e->facility.subcmds;
+	for (int i = 0; i < subcmds.counter_subcmd && i < PRI_MAX_SUBCOMMANDS; i++) {
+		const struct pri_subcommand *sub = &subcmds.subcmd[i];
+
+		switch (sub->cmd) {
+		case PRI_SUBCMD_TRANSFER_CALL:
+			if (s == SIDE_B)
+				on_transfer_request(r, p, &sub->u.transfer, subcall);
+			break;
+		case PRI_SUBCMD_REROUTING:
+			if (s == SIDE_B && c)
+				on_rerouting(r, p, c, &sub->u.rerouting, subcall);
+			else
+				pri_rerouting_rsp(pri_of(p, s), subcall, sub->u.rerouting.invoke_id,
+						  PRI_REROUTING_RSP_NOT_ALLOWED);
+			break;
+		case PRI_SUBCMD_CONNECTED_LINE:
+			if (!c)
+				break;
+			call_policy(r, c, CSIG_CONNECTED_LINE, sub->u.connected_line.id.number.str);
+			if (c->leg[o] && !c->transferred && p->link_up[o])
+				pri_connected_line_update(pri_of(p, o), c->leg[o], &sub->u.connected_line);
+			break;
+		case PRI_SUBCMD_REDIRECTING:
+			if (!c)
+				break;
+			call_policy(r, c, CSIG_DIVERSION, sub->u.redirecting.to.number.str);
+			if (c->leg[o] && !c->transferred && p->link_up[o])
+				pri_redirecting_update(pri_of(p, o), c->leg[o], &sub->u.redirecting);
+			break;
+		default:
+			break;
+		}
+		/* A transfer may have freed c's legs; stop looking at it. */
+		if (c && !c->used)
+			break;
+	}
+}
+
+/* Q.932 HOLD from the PBX: acknowledge it ourselves, tell the carrier by NOTIFY. */
+static void on_hold(struct relay *r, struct relay_pair *p, enum side s, pri_event *e)
+{
+	struct call *c = find_call(r, p, s, e->hold.call);
+
+	if (!c || s != SIDE_B || c->state != CALL_ACTIVE || c->held || c->transferred) {
+		pri_hold_rej(pri_of(p, s), e->hold.call, PRI_CAUSE_FACILITY_REJECTED);
+		return;
+	}
+	call_policy(r, c, CSIG_HOLD, NULL);
+	relay_unbridge(r, c);
+	set_ts(p, c, SIDE_B, 0);	/* HOLD ACK frees the PBX's B-channel */
+	c->held = true;
+	pri_hold_ack(pri_of(p, SIDE_B), c->leg[SIDE_B]);
+	if (c->leg[SIDE_A] && p->link_up[SIDE_A])
+		pri_notify(pri_of(p, SIDE_A), c->leg[SIDE_A], c->ts[SIDE_A], PRI_NOTIFY_REMOTE_HOLD);
+}
+
+/* RETRIEVE: the call may come back on another timeslot; re-bind the audio. */
+static void on_retrieve(struct relay *r, struct relay_pair *p, enum side s, pri_event *e)
+{
+	struct call *c = find_call(r, p, s, e->retrieve.call);
+	int want = DCHAN_BCHANNEL(e->retrieve.channel);
+	int ts;
+
+	if (!c || s != SIDE_B || !c->held) {
+		pri_retrieve_rej(pri_of(p, s), e->retrieve.call, PRI_CAUSE_WRONG_CALL_STATE);
+		return;
+	}
+	ts = (want && !e->retrieve.flexible) ? (p->busy[SIDE_B] & (1u << want) ? 0 : want)
+					       : choose_ts(p, SIDE_B, want, false);
+	if (!ts) {
+		pri_retrieve_rej(pri_of(p, s), e->retrieve.call, PRI_CAUSE_REQUESTED_CHAN_UNAVAIL);
+		return;
+	}
+	set_ts(p, c, SIDE_B, ts);
+	c->held = false;
+	pri_retrieve_ack(pri_of(p, SIDE_B), c->leg[SIDE_B], ts);
+	relay_bridge(r, c);
+	call_policy(r, c, CSIG_RETRIEVE, NULL);
+	if (c->leg[SIDE_A] && p->link_up[SIDE_A])
+		pri_notify(pri_of(p, SIDE_A), c->leg[SIDE_A], c->ts[SIDE_A], PRI_NOTIFY_REMOTE_RETRIEVAL);
+}
+
+/* NOTIFY: carried to the other side; remote hold and retrieval also reach the policy. */
+static void on_notify(struct relay *r, struct relay_pair *p, enum side s, pri_event *e)
+{
+	struct call *c = find_call(r, p, s, e->notify.call);
+	enum side o = other(s);
+	int info = e->notify.info;
+
+	if (!c)
+		return;
+	if (info == PRI_NOTIFY_REMOTE_HOLD)
+		call_policy(r, c, CSIG_REMOTE_HOLD, NULL);
+	else if (info == PRI_NOTIFY_REMOTE_RETRIEVAL)
+		call_policy(r, c, CSIG_REMOTE_RETRIEVAL, NULL);
+	if (c->leg[o] && !c->transferred && p->link_up[o])
+		pri_notify(pri_of(p, o), c->leg[o], c->ts[o], info);
+}
+
+/* The PBX places a call while it holds others: a consultation (payment IVR?). */
+static void note_consultation(struct relay *r, struct relay_pair *p, const char *called)
+{
+	for (int i = p->index * RELAY_CALLS_PER_PAIR; i < (p->index + 1) * RELAY_CALLS_PER_PAIR; i++) {
+		struct call *c = &r->calls[i];
+
+		if (c->used && c->held)
+			call_policy(r, c, CSIG_CONSULT, called);
+	}
 }
 
 void call_handle_event(struct relay *r, struct relay_pair *p, enum side s, pri_event *e)
@@ -280,7 +523,21 @@ void call_handle_event(struct relay *r, struct relay_pair *p, enum side s, pri_e
 		call_clear_pair(r, p, s, PRI_CAUSE_NETWORK_OUT_OF_ORDER);
 		return;
 	case PRI_EVENT_RING:
+		if (s == SIDE_B)
+			note_consultation(r, p, e->ring.callednum);
 		on_ring(r, p, s, e);
+		return;
+	case PRI_EVENT_HOLD:
+		on_hold(r, p, s, e);
+		return;
+	case PRI_EVENT_RETRIEVE:
+		on_retrieve(r, p, s, e);
+		return;
+	case PRI_EVENT_NOTIFY:
+		on_notify(r, p, s, e);
+		return;
+	case PRI_EVENT_FACILITY:
+		on_facility(r, p, s, e);
 		return;
 	case PRI_EVENT_PROCEEDING:
 		if ((c = find_call(r, p, s, e->proceeding.call)))

@@ -195,7 +195,11 @@ static void bchannel_ready(struct relay *r, struct relay_pair *p, enum side s, i
 		if (n != PORT_BLOCK)
 			continue;	/* not a block: a broken card; drop it */
 		atomic_fetch_add_explicit(&r->stats.blocks, 1, memory_order_relaxed);
-		if (c && c->bridged && p->port[!s].up) {
+		if (c && c->joined && c->joined->ts[SIDE_A]) {
+			/* Transferred: the two carrier legs talk to each other through us. */
+			out = p->port[SIDE_A].bfd[c->joined->ts[SIDE_A]];
+			send = blk;
+		} else if (c && c->bridged && p->port[!s].up) {
 			out = p->port[!s].bfd[c->ts[!s]];
 			send = blk;
 		} else {

@@ -47,6 +47,9 @@ struct call {
 	char calling[40], called[40];	/* E.164 has at most 15 digits */
 	int cause;
 	bool bridged;			/* audio crosses between ts[A] and ts[B] */
+	bool held;			/* the PBX holds it (Q.932): no B timeslot meanwhile */
+	struct call *joined;		/* after a transfer: the other call whose A leg ours is joined to */
+	bool transferred;		/* its carrier leg was joined to another call's: the PBX legs are done */
 	bool recording;
 	bool stop_pending;		/* REC_STOP not yet queued (ring was full) */
 	char stop_reason[48];
@@ -102,6 +105,23 @@ void relay_bridge(struct relay *r, struct call *c);	/* both timeslots known: aud
 void relay_unbridge(struct relay *r, struct call *c);
 void relay_record_start(struct relay *r, struct call *c);
 void relay_record_stop(struct relay *r, struct call *c, const char *reason);
+
+/*
+ * What the signalling saw that the recording policy must hear about. The
+ * relay reports it on the block where it arrives; engine/callpolicy.c decides.
+ */
+enum call_signal {
+	CSIG_HOLD, CSIG_RETRIEVE,			/* Q.932 from the PBX */
+	CSIG_REMOTE_HOLD, CSIG_REMOTE_RETRIEVAL,	/* NOTIFY, either side */
+	CSIG_TRANSFER_ECT,			/* explicit call transfer executed */
+	CSIG_TRANSFER_ON_DISCONNECT,		/* PBX hung up with one call held */
+	CSIG_DEFLECTION,				/* call deflection / rerouting */
+	CSIG_DIVERSION,				/* the call is being diverted (REDIRECTING) */
+	CSIG_CONNECTED_LINE,			/* the connected party changed */
+	CSIG_CONSULT,				/* the PBX called number while this call is held */
+};
+
+void call_policy(struct relay *r, struct call *c, enum call_signal sig, const char *number);
 
 /* call.c: one libpri event on one side of a pair. */
 void call_handle_event(struct relay *r, struct relay_pair *p, enum side side, pri_event *e);
