@@ -14,10 +14,13 @@ struct recorder {
 	enum g711_law law;
 	struct oggopus *enc;
 	struct bytebuf pages;		/* Ogg pages not yet sealed */
+	struct bytebuf timeline;	/* timeline lines not yet sealed */
 	struct vault_writer vault;	/* SECRET: holds the stream key state */
-	struct wfile *file;
+	struct wfile *file;		/* NULL until the first stored frame */
+	bool failed;			/* could not create the file: drop everything */
 	int frames_since_flush;
 	uint64_t frames;
+	char meta[RECORDER_META_MAX];
 	char name[80];
 };
 
@@ -26,6 +29,7 @@ static void recorder_free(struct recorder *r)
 	vault_writer_wipe(&r->vault);
 	oggopus_free(r->enc);
 	bytebuf_free(&r->pages);
+	bytebuf_free(&r->timeline);
 	free(r);
 }
 
@@ -60,70 +64,101 @@ static int seal_and_append(struct recorder *r, enum vault_record_type type, cons
 	return writer_append(r->ctx->writer, r->file, buf, (size_t)n, sync);
 }
 
-static void flush_pages(struct recorder *r, bool force)
+/* Timeline first: an auditor reads why before the audio it explains. */
+static void flush_records(struct recorder *r, bool force, bool sync)
 {
-	if (oggopus_take_pages(r->enc, &r->pages, force) < 0 || !r->pages.len)
-		return;
-	seal_and_append(r, VAULT_REC_OGG, r->pages.data, r->pages.len, false, true);
-	bytebuf_reset(&r->pages);
+	if (r->timeline.len) {
+		seal_and_append(r, VAULT_REC_TIMELINE, r->timeline.data, r->timeline.len, false, false);
+		bytebuf_reset(&r->timeline);
+	}
+	if (oggopus_take_pages(r->enc, &r->pages, force) >= 0 && r->pages.len) {
+		seal_and_append(r, VAULT_REC_OGG, r->pages.data, r->pages.len, false, sync);
+		bytebuf_reset(&r->pages);
+	}
 }
 
-struct recorder *recorder_start(struct recorder_ctx *ctx, enum g711_law law, const char *meta)
+struct recorder *recorder_new(struct recorder_ctx *ctx, enum g711_law law, const char *meta)
+{
+	struct recorder *r = calloc(1, sizeof(*r));
+
+	if (!r)
+		return NULL;
+	r->ctx = ctx;
+	r->law = law;
+	snprintf(r->meta, sizeof(r->meta), "%s", meta);
+	return r;
+}
+
+/* The first frame the policy lets through: create the file, key and stream. */
+static int recorder_open(struct recorder *r)
 {
 	uint8_t header[VAULT_HEADER_BYTES];
-	struct recorder *r;
 	char hex[2 * VAULT_ID_BYTES + 1];
 	int rc;
 
-	r = calloc(1, sizeof(*r));
-	if (!r)
-		goto fail;
-	r->ctx = ctx;
-	r->law = law;
-	rc = vault_writer_start(&r->vault, ctx->recipient_pk, (uint64_t)time(NULL), header);
+	rc = vault_writer_start(&r->vault, r->ctx->recipient_pk, (uint64_t)time(NULL), header);
 	if (rc < 0)
-		goto fail;
+		return rc;
 	sodium_bin2hex(hex, sizeof(hex), r->vault.id, sizeof(r->vault.id));
 	snprintf(r->name, sizeof(r->name), "%s.trec", hex);
 	/* The Ogg serial only has to differ between streams: take it from the id. */
-	r->enc = oggopus_new(&ctx->codec, (uint32_t)r->vault.id[0] | (uint32_t)r->vault.id[1] << 8 |
+	r->enc = oggopus_new(&r->ctx->codec, (uint32_t)r->vault.id[0] | (uint32_t)r->vault.id[1] << 8 |
 			     (uint32_t)r->vault.id[2] << 16 | (uint32_t)r->vault.id[3] << 24, &r->pages);
 	if (!r->enc)
-		goto fail;
-	r->file = writer_create(ctx->writer, r->name, header, sizeof(header), on_closed, r);
+		return -ENOMEM;
+	r->file = writer_create(r->ctx->writer, r->name, header, sizeof(header), on_closed, r);
 	if (!r->file) {
 		log_err("recording %s: cannot create it in the recordings directory: %s", r->name, strerror(errno));
-		goto fail;
+		return -errno;
 	}
-	ctx->started++;
-	seal_and_append(r, VAULT_REC_META, (const uint8_t *)meta, strlen(meta), false, false);
+	r->ctx->started++;
+	seal_and_append(r, VAULT_REC_META, (const uint8_t *)r->meta, strlen(r->meta), false, false);
 	/* OpusHead and OpusTags go out with the first audio record. */
-	return r;
-fail:
-	ctx->failed++;
-	if (r)
-		recorder_free(r);
-	return NULL;
+	return 0;
 }
 
-void recorder_frame(struct recorder *r, const uint8_t *carrier, const uint8_t *pbx)
+void recorder_timeline(struct recorder *r, const char *line)
+{
+	if (r->failed)
+		return;
+	if (bytebuf_append(&r->timeline, line, strlen(line)) < 0 || bytebuf_append(&r->timeline, "\n", 1) < 0)
+		log_warn("recording: timeline line dropped (out of memory)");
+}
+
+void recorder_frame(struct recorder *r, const uint8_t *carrier, const uint8_t *pbx, bool store)
 {
 	int16_t left[OGGOPUS_FRAME], right[OGGOPUS_FRAME], stereo[2 * OGGOPUS_FRAME];
 
+	if (r->failed)
+		return;
+	if (!r->file) {
+		if (!store)
+			return;		/* nothing may be stored yet: not even that a file exists */
+		if (recorder_open(r) < 0) {
+			r->failed = true;
+			r->ctx->failed++;
+			return;
+		}
+	}
 	if (wfile_failed(r->file))
 		return;		/* nothing more can be kept; do not spend the CPU */
-	g711_decode(r->law, carrier, left, OGGOPUS_FRAME);
-	g711_decode(r->law, pbx, right, OGGOPUS_FRAME);
-	for (int i = 0; i < OGGOPUS_FRAME; i++) {
-		stereo[2 * i] = left[i];
-		stereo[2 * i + 1] = right[i];
+	if (store) {
+		g711_decode(r->law, carrier, left, OGGOPUS_FRAME);
+		g711_decode(r->law, pbx, right, OGGOPUS_FRAME);
+		for (int i = 0; i < OGGOPUS_FRAME; i++) {
+			stereo[2 * i] = left[i];
+			stereo[2 * i + 1] = right[i];
+		}
+	} else {
+		/* Paused: the same length of silence; the audio itself never reaches the encoder. */
+		memset(stereo, 0, sizeof(stereo));
 	}
 	if (oggopus_push(r->enc, stereo) < 0)
 		return;
 	r->frames++;
 	if (++r->frames_since_flush >= r->ctx->flush_frames) {
 		r->frames_since_flush = 0;
-		flush_pages(r, true);
+		flush_records(r, true, true);
 	}
 }
 
@@ -132,7 +167,15 @@ void recorder_stop(struct recorder *r, const char *reason)
 	char summary[160];
 	int len;
 
+	if (!r->file) {
+		/* Never allowed to store anything: no file, no trace on disk. */
+		if (!r->failed)
+			r->ctx->never_stored++;
+		recorder_free(r);
+		return;
+	}
 	if (!wfile_failed(r->file)) {
+		flush_records(r, true, false);
 		if (oggopus_finish(r->enc, &r->pages) >= 0 && r->pages.len) {
 			seal_and_append(r, VAULT_REC_OGG, r->pages.data, r->pages.len, false, false);
 			bytebuf_reset(&r->pages);

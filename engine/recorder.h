@@ -5,6 +5,12 @@
  *   R = PBX) → Opus → Ogg pages → one sealed vault record per flush interval
  *   → io_uring append + fdatasync.
  *
+ * Nothing touches the disk before the policy first allows a frame to be
+ * stored: a call that is never allowed (not announced) leaves no file, no
+ * metadata, nothing. Once the file exists, frames the policy does not allow
+ * (hold, payment, masking) are replaced by silence of the same length, so the
+ * recording's time still maps 1:1 to the call's; the timeline records why.
+ *
  * Thread: a recorder belongs to the worker that started it.
  */
 #ifndef TRUNKREC_ENGINE_RECORDER_H
@@ -18,24 +24,35 @@
 #include "engine/vault.h"
 #include "engine/writer.h"
 
+#define RECORDER_META_MAX	320
+
 struct recorder_ctx {
 	struct writer *writer;
 	uint8_t recipient_pk[VAULT_PK_BYTES];
 	struct oggopus_settings codec;
 	int flush_frames;	/* 20 ms frames per sealed record */
-	/* Counters: written by the worker, read by anyone. */
-	unsigned long started, completed, failed;
+	/* Counters: written by the worker, read by the main thread after it joined. */
+	unsigned long started, completed, failed, never_stored;
 };
 
 struct recorder;
 
-/* meta: key=value lines for the META record. NULL on failure (logged). */
-struct recorder *recorder_start(struct recorder_ctx *ctx, enum g711_law law, const char *meta);
+/* meta: key=value lines for the META record. NULL when out of memory. */
+struct recorder *recorder_new(struct recorder_ctx *ctx, enum g711_law law, const char *meta);
 
-/* One 20 ms block from each side (PORT_BLOCK bytes of G.711 each). */
-void recorder_frame(struct recorder *r, const uint8_t *carrier, const uint8_t *pbx);
+/*
+ * One 20 ms block from each side (160 bytes of G.711 each). store: the policy
+ * allows this frame on disk; the first stored frame creates the file.
+ */
+void recorder_frame(struct recorder *r, const uint8_t *carrier, const uint8_t *pbx, bool store);
 
-/* Seal the last record with FINAL and close; the recorder frees itself later. */
+/* A policy timeline line ("T=<ms> …"), kept in order and sealed with the audio. */
+void recorder_timeline(struct recorder *r, const char *line);
+
+/*
+ * Seal the last record with FINAL and close; the recorder frees itself once
+ * the file is durable (or at once when nothing was ever stored).
+ */
 void recorder_stop(struct recorder *r, const char *reason);
 
 #endif

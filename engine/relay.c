@@ -119,6 +119,7 @@ static void push_frame(struct relay *r, struct call *c, const uint8_t *carrier, 
 	}
 	m->kind = REC_FRAME;
 	m->slot = (uint16_t)c->slot;
+	m->flags = call_may_store(c) ? REC_FRAME_STORE : 0;
 	memcpy(m->frame.carrier, carrier, PORT_BLOCK);
 	memcpy(m->frame.pbx, pbx, PORT_BLOCK);
 	worker_commit(wk);

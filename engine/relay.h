@@ -123,6 +123,9 @@ enum call_signal {
 
 void call_policy(struct relay *r, struct call *c, enum call_signal sig, const char *number);
 
+/* May this call's audio of the current block be stored? (callpolicy.c) */
+bool call_may_store(const struct call *c);
+
 /* call.c: one libpri event on one side of a pair. */
 void call_handle_event(struct relay *r, struct relay_pair *p, enum side side, pri_event *e);
 /* call.c: the line of one side went down: clear every call of the pair. */

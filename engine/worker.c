@@ -41,13 +41,17 @@ static void handle(struct worker *wk, const struct rec_msg *m)
 	case REC_START:
 		if (*slot)
 			recorder_stop(*slot, "slot reused");
-		*slot = recorder_start(&wk->ctx, (enum g711_law)m->law, m->meta);
+		*slot = recorder_new(&wk->ctx, (enum g711_law)m->law, m->meta);
 		break;
 	case REC_FRAME:
 		if (*slot) {
-			recorder_frame(*slot, m->frame.carrier, m->frame.pbx);
+			recorder_frame(*slot, m->frame.carrier, m->frame.pbx, m->flags & REC_FRAME_STORE);
 			atomic_fetch_add_explicit(&wk->frames, 1, memory_order_relaxed);
 		}
+		break;
+	case REC_TIMELINE:
+		if (*slot)
+			recorder_timeline(*slot, m->line);
 		break;
 	case REC_STOP:
 		if (*slot)

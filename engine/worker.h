@@ -24,11 +24,14 @@
 #define WORKER_RING		8192	/* messages: ~5 s of audio at 30 calls per worker */
 #define REC_META_MAX		320
 
-enum rec_msg_kind { REC_START = 1, REC_FRAME, REC_STOP };
+enum rec_msg_kind { REC_START = 1, REC_FRAME, REC_TIMELINE, REC_STOP };
+
+#define REC_FRAME_STORE	0x01	/* the policy allows this frame on disk */
 
 struct rec_msg {
 	uint8_t kind;
-	uint8_t law;
+	uint8_t law;		/* REC_START */
+	uint8_t flags;		/* REC_FRAME: REC_FRAME_* */
 	uint16_t slot;
 	union {
 		struct {
@@ -36,6 +39,7 @@ struct rec_msg {
 			uint8_t pbx[160];
 		} frame;
 		char meta[REC_META_MAX];	/* REC_START */
+		char line[REC_META_MAX];	/* REC_TIMELINE */
 		char reason[REC_META_MAX];	/* REC_STOP */
 	};
 };

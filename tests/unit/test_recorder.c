@@ -80,7 +80,8 @@ static uint8_t *read_only_file(const char *suffix, size_t *ret_len, int *ret_cou
 }
 
 struct collected {
-	int meta, ogg, end;
+	int meta, ogg, end, timeline;
+	char timeline_text[256];
 	char meta_text[256];
 	uint8_t oggdata[1 << 20];
 	size_t ogglen;
@@ -103,6 +104,10 @@ static int collect(enum vault_record_type type, const uint8_t *plain, size_t len
 		break;
 	case VAULT_REC_END:
 		c->end++;
+		break;
+	case VAULT_REC_TIMELINE:
+		c->timeline++;
+		strncat(c->timeline_text, (const char *)plain, len < 255 - strlen(c->timeline_text) ? len : 0);
 		break;
 	default:
 		break;
@@ -142,12 +147,17 @@ static void records_a_call(void **state)
 	(void)state;
 	memcpy(ctx.recipient_pk, pk, sizeof(pk));
 	assert_int_equal(writer_init(&w, dir, -1), 0);
-	r = recorder_start(&ctx, G711_ALAW, "trunk=t\ncalling=5550100\n");
+	r = recorder_new(&ctx, G711_ALAW, "trunk=t\ncalling=5550100\n");
 	assert_non_null(r);
-	for (int b = 0; b < 150; b++) {		/* 3 s */
+	recorder_timeline(r, "T=0 answered");
+	for (int b = 0; b < 150; b++) {		/* 3 s, the middle second paused */
 		tone_block(carrier, 500, b);
 		tone_block(pbx, 1500, b);
-		recorder_frame(r, carrier, pbx);
+		if (b == 50)
+			recorder_timeline(r, "T=1000 paused reason=hold");
+		if (b == 100)
+			recorder_timeline(r, "T=2000 resumed");
+		recorder_frame(r, carrier, pbx, b < 50 || b >= 100);
 		writer_reap(&w, false);
 	}
 	recorder_stop(r, "test");
@@ -165,7 +175,9 @@ static void records_a_call(void **state)
 	/* One record per second of audio, the closing pages, and END. */
 	assert_in_range(got.ogg, 3, 5);
 	assert_int_equal(got.end, 1);
-	/* 3 s at 48 kHz after the pre-skip: the duration is exact. */
+	assert_int_equal(got.timeline, 3);	/* sealed with the second of audio they belong to */
+	assert_string_equal(got.timeline_text, "T=0 answered\nT=1000 paused reason=hold\nT=2000 resumed\n");
+	/* 3 s at 48 kHz after the pre-skip, paused second included as silence: exact. */
 	{
 		int64_t g = last_granule(got.oggdata, got.ogglen);
 		uint16_t pre_skip = (uint16_t)(got.oggdata[28 + 10] | got.oggdata[28 + 11] << 8);
@@ -190,13 +202,13 @@ static void failed_sync_leaves_no_finished_file(void **state)
 	free(read_only_file(".trec", &len, &before));
 	memcpy(ctx.recipient_pk, pk, sizeof(pk));
 	assert_int_equal(writer_init(&w, dir, -1), 0);
-	r = recorder_start(&ctx, G711_ALAW, "trunk=t\n");
+	r = recorder_new(&ctx, G711_ALAW, "trunk=t\n");
 	assert_non_null(r);
-	/* From here, operation 1 is the first audio write and 2 its fdatasync. */
-	writer_inject_fault(&w, 2, EIO);
+	/* Operation 1 is the META write, 2 the first audio write and 3 its fdatasync. */
+	writer_inject_fault(&w, 3, EIO);
 	memset(block, 0xD5, sizeof(block));
 	for (int b = 0; b < 120; b++) {
-		recorder_frame(r, block, block);
+		recorder_frame(r, block, block, true);
 		writer_reap(&w, false);
 	}
 	recorder_stop(r, "test");
@@ -211,11 +223,41 @@ static void failed_sync_leaves_no_finished_file(void **state)
 	assert_int_equal(after, 1);	/* left for recovery */
 }
 
+static void nothing_stored_leaves_nothing(void **state)
+{
+	struct writer w;
+	struct recorder_ctx ctx = { .writer = &w, .codec = { 24000, 2 }, .flush_frames = 50 };
+	struct recorder *r;
+	uint8_t block[160];
+	size_t len;
+	int trec_before, partial_before, trec_after, partial_after;
+
+	(void)state;
+	free(read_only_file(".trec", &len, &trec_before));
+	free(read_only_file(".partial", &len, &partial_before));
+	memcpy(ctx.recipient_pk, pk, sizeof(pk));
+	assert_int_equal(writer_init(&w, dir, -1), 0);
+	r = recorder_new(&ctx, G711_ALAW, "trunk=t\ncalling=5550100\n");
+	recorder_timeline(r, "T=0 answered");
+	memset(block, 0x55, sizeof(block));
+	for (int b = 0; b < 200; b++)		/* an unannounced call: never allowed */
+		recorder_frame(r, block, block, false);
+	recorder_stop(r, "hangup");
+	writer_exit(&w);
+	assert_int_equal(ctx.started, 0);
+	assert_int_equal(ctx.never_stored, 1);
+	free(read_only_file(".trec", &len, &trec_after));
+	free(read_only_file(".partial", &len, &partial_after));
+	assert_int_equal(trec_after, trec_before);
+	assert_int_equal(partial_after, partial_before);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(records_a_call),
 		cmocka_unit_test(failed_sync_leaves_no_finished_file),
+		cmocka_unit_test(nothing_stored_leaves_nothing),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "engine/control.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "engine/log.h"
+
+#define MAX_CLIENTS	16
+#define MAX_PAUSES	8	/* pauses one client may hold at once */
+
+struct client {
+	int fd;
+	char in[CONTROL_LINE];
+	size_t len;
+	unsigned waiting;		/* id of the command sent to the relay, 0 = none */
+	enum control_verb verb;
+	char selector[CONTROL_LINE];
+	char pauses[MAX_PAUSES][CONTROL_LINE];	/* selectors this client paused */
+};
+
+static void say(int fd, const char *text)
+{
+	char line[CONTROL_LINE + 2];
+	int n = snprintf(line, sizeof(line), "%s\n", text);
+
+	/* A client that does not read its answers loses them; we never block. */
+	if (send(fd, line, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		return;
+}
+
+static bool push_command(struct control *ctl, enum control_verb verb, unsigned id, const char *selector)
+{
+	struct control_cmd *cmd = spsc_claim(&ctl->commands);
+	uint64_t one = 1;
+
+	if (!cmd)
+		return false;
+	cmd->verb = verb;
+	cmd->id = id;
+	snprintf(cmd->selector, sizeof(cmd->selector), "%s", selector);
+	spsc_push(&ctl->commands);
+	return write(ctl->relay_efd, &one, sizeof(one)) == sizeof(one);
+}
+
+static void remember_pause(struct client *cl, const char *selector, bool add)
+{
+	for (int i = 0; i < MAX_PAUSES; i++) {
+		if (add && !cl->pauses[i][0]) {
+			snprintf(cl->pauses[i], sizeof(cl->pauses[i]), "%s", selector);
+			return;
+		}
+		if (!add && !strcmp(cl->pauses[i], selector))
+			cl->pauses[i][0] = '\0';
+	}
+}
+
+static bool valid_selector(const char *s)
+{
+	const char *v = strchr(s, '=');
+
+	if (!v || v[1] == '\0' || strlen(s) > 64)
+		return false;
+	if (strncmp(s, "number=", 7) && strncmp(s, "call=", 5))
+		return false;
+	for (v++; *v; v++)
+		if (!((*v >= '0' && *v <= '9') || *v == '+' || *v == '*' || *v == '#'))
+			return false;
+	return true;
+}
+
+static void handle_line(struct control *ctl, struct client *cl, char *line, unsigned *next_id)
+{
+	char verb[16] = "", selector[CONTROL_LINE] = "";
+	enum control_verb v;
+
+	if (sscanf(line, "%15s %255s", verb, selector) < 1)
+		return;
+	if (!strcmp(verb, "ping")) {
+		say(cl->fd, "ok pong");
+		return;
+	}
+	if (!strcmp(verb, "pause"))
+		v = CTL_PAUSE;
+	else if (!strcmp(verb, "resume"))
+		v = CTL_RESUME;
+	else {
+		say(cl->fd, "error unknown command; use ping, pause SELECTOR or resume SELECTOR");
+		return;
+	}
+	if (!valid_selector(selector)) {
+		say(cl->fd, "error give the call as number=DIGITS or call=ID");
+		return;
+	}
+	if (cl->waiting) {
+		say(cl->fd, "error one command at a time; wait for the answer");
+		return;
+	}
+	cl->waiting = ++*next_id ? *next_id : ++*next_id;
+	cl->verb = v;
+	snprintf(cl->selector, sizeof(cl->selector), "%s", selector);
+	if (!push_command(ctl, v, cl->waiting, selector)) {
+		cl->waiting = 0;
+		say(cl->fd, "error the daemon is busy; try again");
+	}
+}
+
+static void client_close(struct control *ctl, struct client *cl)
+{
+	/* Pauses it held stay in force, but their end is now unknown. */
+	for (int i = 0; i < MAX_PAUSES; i++)
+		if (cl->pauses[i][0])
+			push_command(ctl, CTL_LOST, 0, cl->pauses[i]);
+	close(cl->fd);
+	memset(cl, 0, sizeof(*cl));
+	cl->fd = -1;
+}
+
+static void client_read(struct control *ctl, struct client *cl, unsigned *next_id)
+{
+	ssize_t n = recv(cl->fd, cl->in + cl->len, sizeof(cl->in) - 1 - cl->len, MSG_DONTWAIT);
+	char *nl;
+
+	if (n <= 0) {
+		if (n == 0 || (errno != EAGAIN && errno != EINTR))
+			client_close(ctl, cl);
+		return;
+	}
+	cl->len += (size_t)n;
+	cl->in[cl->len] = '\0';
+	while ((nl = strchr(cl->in, '\n'))) {
+		*nl = '\0';
+		if (nl > cl->in && nl[-1] == '\r')
+			nl[-1] = '\0';
+		handle_line(ctl, cl, cl->in, next_id);
+		cl->len -= (size_t)(nl + 1 - cl->in);
+		memmove(cl->in, nl + 1, cl->len + 1);
+	}
+	if (cl->len == sizeof(cl->in) - 1) {
+		say(cl->fd, "error line too long");
+		client_close(ctl, cl);
+	}
+}
+
+static void deliver_answers(struct control *ctl, struct client *clients)
+{
+	struct control_answer *a;
+
+	while ((a = spsc_peek(&ctl->answers))) {
+		for (int i = 0; i < MAX_CLIENTS; i++) {
+			struct client *cl = &clients[i];
+
+			if (cl->fd < 0 || !a->id || cl->waiting != a->id)
+				continue;
+			if (!strncmp(a->text, "ok", 2) && (cl->verb == CTL_PAUSE || cl->verb == CTL_RESUME))
+				remember_pause(cl, cl->selector, cl->verb == CTL_PAUSE);
+			cl->waiting = 0;
+			say(cl->fd, a->text);
+		}
+		spsc_pop(&ctl->answers);
+	}
+}
+
+static void *control_main(void *arg)
+{
+	struct control *ctl = arg;
+	struct client clients[MAX_CLIENTS];
+	unsigned next_id = 0;
+
+	pthread_setname_np(pthread_self(), "trec-control");
+	for (int i = 0; i < MAX_CLIENTS; i++) {
+		memset(&clients[i], 0, sizeof(clients[i]));
+		clients[i].fd = -1;
+	}
+	while (!atomic_load(&ctl->stopping)) {
+		struct pollfd pfd[3 + MAX_CLIENTS];
+		int map[3 + MAX_CLIENTS];
+		int n = 0;
+		uint64_t v;
+
+		pfd[n++] = (struct pollfd){ .fd = ctl->listen_fd, .events = POLLIN };
+		pfd[n++] = (struct pollfd){ .fd = ctl->answer_efd, .events = POLLIN };
+		pfd[n++] = (struct pollfd){ .fd = ctl->wake_fd, .events = POLLIN };
+		for (int i = 0; i < MAX_CLIENTS; i++) {
+			if (clients[i].fd < 0)
+				continue;
+			map[n] = i;
+			pfd[n++] = (struct pollfd){ .fd = clients[i].fd, .events = POLLIN };
+		}
+		if (poll(pfd, (nfds_t)n, 1000) < 0 && errno != EINTR)
+			break;
+		if (pfd[1].revents & POLLIN) {
+			if (read(ctl->answer_efd, &v, sizeof(v)) < 0)
+				v = 0;
+			deliver_answers(ctl, clients);
+		}
+		for (int k = 3; k < n; k++)
+			if (pfd[k].revents & (POLLIN | POLLHUP | POLLERR))
+				client_read(ctl, &clients[map[k]], &next_id);
+		if (pfd[0].revents & POLLIN) {
+			int fd = accept4(ctl->listen_fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+			int slot = -1;
+
+			for (int i = 0; i < MAX_CLIENTS && fd >= 0; i++)
+				if (clients[i].fd < 0) {
+					slot = i;
+					break;
+				}
+			if (fd >= 0 && slot < 0) {
+				say(fd, "error too many control clients");
+				close(fd);
+			} else if (fd >= 0) {
+				clients[slot].fd = fd;
+			}
+		}
+	}
+	for (int i = 0; i < MAX_CLIENTS; i++)
+		if (clients[i].fd >= 0)
+			close(clients[i].fd);
+	return NULL;
+}
+
+int control_start(struct control *ctl, const char *path)
+{
+	struct sockaddr_un addr = { .sun_family = AF_UNIX };
+	int rc;
+
+	memset(ctl, 0, sizeof(*ctl));
+	ctl->listen_fd = ctl->relay_efd = ctl->answer_efd = ctl->wake_fd = -1;
+	if (strlen(path) >= sizeof(addr.sun_path))
+		return -ENAMETOOLONG;
+	snprintf(ctl->path, sizeof(ctl->path), "%s", path);
+	strcpy(addr.sun_path, path);
+	if ((rc = spsc_init(&ctl->commands, 64, sizeof(struct control_cmd))) < 0 ||
+	    (rc = spsc_init(&ctl->answers, 64, sizeof(struct control_answer))) < 0)
+		goto fail;
+	ctl->relay_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ctl->answer_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ctl->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	ctl->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (ctl->relay_efd < 0 || ctl->answer_efd < 0 || ctl->wake_fd < 0 || ctl->listen_fd < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	unlink(path);	/* a stale socket from a previous run */
+	if (bind(ctl->listen_fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || chmod(path, 0660) < 0 ||
+	    listen(ctl->listen_fd, 8) < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	rc = -pthread_create(&ctl->thread, NULL, control_main, ctl);
+	if (rc < 0)
+		goto fail;
+	return 0;
+fail:
+	{
+		int fds[] = { ctl->listen_fd, ctl->relay_efd, ctl->answer_efd, ctl->wake_fd };
+
+		for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
+			if (fds[i] >= 0)
+				close(fds[i]);
+	}
+	spsc_free(&ctl->commands);
+	spsc_free(&ctl->answers);
+	return rc;
+}
+
+void control_stop(struct control *ctl)
+{
+	uint64_t one = 1;
+
+	atomic_store(&ctl->stopping, true);
+	if (write(ctl->wake_fd, &one, sizeof(one)) < 0)
+		log_warn("control: wake failed: %s", strerror(errno));
+	pthread_join(ctl->thread, NULL);
+	close(ctl->listen_fd);
+	unlink(ctl->path);
+	close(ctl->relay_efd);
+	close(ctl->answer_efd);
+	close(ctl->wake_fd);
+	spsc_free(&ctl->commands);
+	spsc_free(&ctl->answers);
+}

@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * The control socket: a local Unix stream socket with a line protocol, for
+ * the agent desktop (payment pause) and for operators. One command per line,
+ * one answer line starting "ok" or "error". Commands (docs/control.md):
+ *
+ *   ping
+ *   pause number=N | call=ID     pause recording for a card payment
+ *   resume number=N | call=ID
+ *
+ * A client that vanishes while a pause it asked for is in force does not
+ * resume it: the relay is told the pause state is unknown (the policy keeps
+ * it paused until its timeout).
+ *
+ * Thread: the control thread owns the socket and its clients. It talks to the
+ * relay only through two rings (commands in, answers out); the relay applies
+ * commands between blocks (relay_control_poll).
+ */
+#ifndef TRUNKREC_ENGINE_CONTROL_H
+#define TRUNKREC_ENGINE_CONTROL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "engine/spsc.h"
+
+#define CONTROL_LINE	256
+
+enum control_verb { CTL_PAUSE = 1, CTL_RESUME, CTL_LOST };
+
+struct control_cmd {
+	enum control_verb verb;
+	unsigned id;			/* matches the answer to the command */
+	char selector[CONTROL_LINE];	/* "number=…" or "call=…" */
+};
+
+struct control_answer {
+	unsigned id;
+	char text[CONTROL_LINE];	/* "ok …" or "error …" */
+};
+
+struct control {
+	char path[256];
+	int listen_fd;
+	int relay_efd;			/* wakes the relay: a command is waiting */
+	int answer_efd;			/* wakes the control thread: an answer is waiting */
+	struct spsc commands;		/* control → relay */
+	struct spsc answers;		/* relay → control */
+	pthread_t thread;
+	_Atomic bool stopping;
+	int wake_fd;			/* wakes the control thread to stop */
+};
+
+int control_start(struct control *ctl, const char *path);
+void control_stop(struct control *ctl);
+
+#endif
