@@ -25,8 +25,13 @@ void call_policy(struct relay *r, struct call *c, enum call_signal sig, const ch
 	}
 }
 
+void call_payment(struct relay *r, struct call *c, enum control_verb verb)
+{
+	(void)r;
+	c->payment_paused = verb != CTL_RESUME;
+}
+
 bool call_may_store(const struct call *c)
 {
-	(void)c;
-	return true;
+	return !c->payment_paused && !c->held;
 }

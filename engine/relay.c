@@ -28,6 +28,7 @@
 #define TAG_PAIR(t)		((int)((t) >> 16))
 #define TAG_SIDE(t)		((enum side)(((t) >> 8) & 0xff))
 #define TAG_TS(t)		((int)((t) & 0xff))
+#define TAG_CONTROL		UINT64_MAX	/* the control socket's eventfd */
 
 static uint8_t idle_block[2][PORT_BLOCK];	/* per law */
 
@@ -273,7 +274,8 @@ static void try_open_port(struct relay *r, struct relay_pair *p, enum side s)
 		 port->law == G711_ALAW ? "A-law" : "µ-law");
 }
 
-int relay_init(struct relay *r, const struct config *cfg, struct worker *workers, int nworkers)
+int relay_init(struct relay *r, const struct config *cfg, struct worker *workers, int nworkers,
+	       struct control *control)
 {
 	memset(r, 0, sizeof(*r));
 	memset(idle_block[G711_ALAW], g711_idle_code(G711_ALAW), PORT_BLOCK);
@@ -290,6 +292,9 @@ int relay_init(struct relay *r, const struct config *cfg, struct worker *workers
 		return -ENOMEM;
 	r->epfd = epoll_create1(EPOLL_CLOEXEC);
 	if (r->epfd < 0)
+		return -errno;
+	r->control = control;
+	if (control && epoll_add(r, control->relay_efd, TAG_CONTROL) < 0)
 		return -errno;
 	for (int i = 0; i < r->npairs; i++) {
 		struct relay_pair *p = &r->pairs[i];
@@ -342,6 +347,53 @@ static void housekeeping(struct relay *r, uint64_t now)
 	for (int i = 0; i < r->ncalls; i++)
 		if (r->calls[i].stop_pending)
 			r->calls[i].stop_pending = !queue_stop(r, &r->calls[i]);
+}
+
+static bool selector_matches(const struct call *c, const char *selector)
+{
+	if (!strncmp(selector, "number=", 7))
+		return !strcmp(c->calling, selector + 7) || !strcmp(c->called, selector + 7);
+	if (!strncmp(selector, "call=", 5))
+		return c->serial == strtoul(selector + 5, NULL, 10);
+	return false;
+}
+
+/* Commands from the control thread, applied between blocks. */
+static void control_poll(struct relay *r)
+{
+	struct control *ctl = r->control;
+	struct control_cmd *cmd;
+	uint64_t v;
+
+	if (read(ctl->relay_efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+		return;
+	while ((cmd = spsc_peek(&ctl->commands))) {
+		struct control_answer *a;
+		int matched = 0;
+
+		for (int i = 0; i < r->ncalls; i++) {
+			struct call *c = &r->calls[i];
+
+			if (c->used && c->state != CALL_CLEARING && selector_matches(c, cmd->selector)) {
+				call_payment(r, c, cmd->verb);
+				matched++;
+			}
+		}
+		a = cmd->id ? spsc_claim(&ctl->answers) : NULL;
+		if (a) {
+			a->id = cmd->id;
+			if (matched)
+				snprintf(a->text, sizeof(a->text), "ok %s %d call(s)",
+					 cmd->verb == CTL_PAUSE ? "paused" : "resumed", matched);
+			else
+				snprintf(a->text, sizeof(a->text), "error no call up with %.64s", cmd->selector);
+			spsc_push(&ctl->answers);
+			v = 1;
+			if (write(ctl->answer_efd, &v, sizeof(v)) < 0)
+				log_warn("control: answer wake failed");
+		}
+		spsc_pop(&ctl->commands);
+	}
 }
 
 static void wake_workers(struct relay *r)
@@ -405,6 +457,8 @@ int relay_run(struct relay *r, volatile sig_atomic_t *stop)
 			uint64_t tag = evs[i].data.u64;
 			struct relay_pair *p = &r->pairs[TAG_PAIR(tag)];
 
+			if (tag == TAG_CONTROL)
+				continue;
 			if (TAG_TS(tag) && p->port[TAG_SIDE(tag)].up)
 				bchannel_ready(r, p, TAG_SIDE(tag), TAG_TS(tag));
 		}
@@ -414,7 +468,9 @@ int relay_run(struct relay *r, volatile sig_atomic_t *stop)
 			uint64_t tag = evs[i].data.u64;
 			struct relay_pair *p = &r->pairs[TAG_PAIR(tag)];
 
-			if (!TAG_TS(tag) && p->port[TAG_SIDE(tag)].up)
+			if (tag == TAG_CONTROL)
+				control_poll(r);
+			else if (!TAG_TS(tag) && p->port[TAG_SIDE(tag)].up)
 				dchannel_ready(r, p, TAG_SIDE(tag), true);
 		}
 		housekeeping(r, relay_now_ms());

@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "engine/control.h"
 #include "engine/worker.h"
 #include "policy/config.h"
 #include "trunks/dchan.h"
@@ -49,6 +50,7 @@ struct call {
 	bool bridged;			/* audio crosses between ts[A] and ts[B] */
 	bool held;			/* the PBX holds it (Q.932): no B timeslot meanwhile */
 	struct call *joined;		/* after a transfer: the other call whose A leg ours is joined to */
+	bool payment_paused;
 	bool transferred;		/* its carrier leg was joined to another call's: the PBX legs are done */
 	bool recording;
 	bool stop_pending;		/* REC_STOP not yet queued (ring was full) */
@@ -88,10 +90,12 @@ struct relay {
 	unsigned long next_serial;
 	struct worker *workers;
 	int nworkers;
+	struct control *control;	/* NULL: no control socket */
 	struct relay_stats stats;
 };
 
-int relay_init(struct relay *r, const struct config *cfg, struct worker *workers, int nworkers);
+int relay_init(struct relay *r, const struct config *cfg, struct worker *workers, int nworkers,
+	       struct control *control);
 
 /* Run until *stop is set; then release every call and stop their recordings. */
 int relay_run(struct relay *r, volatile sig_atomic_t *stop);
@@ -122,6 +126,9 @@ enum call_signal {
 };
 
 void call_policy(struct relay *r, struct call *c, enum call_signal sig, const char *number);
+
+/* A payment pause or resume from the control socket (callpolicy.c). */
+void call_payment(struct relay *r, struct call *c, enum control_verb verb);
 
 /* May this call's audio of the current block be stored? (callpolicy.c) */
 bool call_may_store(const struct call *c);

@@ -71,6 +71,7 @@ struct string_key {
 static const struct string_key string_keys[] = {
 	{ "general", "recordings", offsetof(struct config, recordings), CONFIG_PATH_MAX },
 	{ "general", "recipient_key", offsetof(struct config, recipient_key), CONFIG_PATH_MAX },
+	{ "general", "control_socket", offsetof(struct config, control_socket), CONFIG_PATH_MAX },
 	{ "general", "log_level", offsetof(struct config, log_level), CONFIG_NAME_MAX },
 };
 
@@ -201,6 +202,7 @@ void config_defaults(struct config *c)
 	memset(c, 0, sizeof(*c));
 	strcpy(c->recordings, "/var/lib/trunkrec/recordings");
 	strcpy(c->recipient_key, "/etc/trunkrec/recipient.pub");
+	strcpy(c->control_socket, "/run/trunkrec/control");
 	strcpy(c->log_level, "info");
 	c->workers = 0;
 	c->flush_interval_ms = 1000;

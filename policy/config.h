@@ -30,6 +30,7 @@ struct config_pair {
 struct config {
 	char recordings[CONFIG_PATH_MAX];
 	char recipient_key[CONFIG_PATH_MAX];
+	char control_socket[CONFIG_PATH_MAX];	/* "" = no control socket */
 	int workers;			/* recording worker threads; 0 = one per core */
 	int flush_interval_ms;		/* one sealed, fdatasync'ed record per interval */
 	char log_level[CONFIG_NAME_MAX];

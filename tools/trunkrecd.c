@@ -134,6 +134,7 @@ int main(int argc, char **argv)
 	bool check_only = false, verbose = false;
 	static struct config cfg;
 	static struct relay relay;
+	static struct control control;
 	struct worker *workers;
 	struct worker_settings ws;
 	uint8_t pk[VAULT_PK_BYTES];
@@ -191,7 +192,26 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	rc = relay_init(&relay, &cfg, workers, nworkers);
+	if (cfg.control_socket[0]) {
+		char dir[CONFIG_PATH_MAX];
+		char *slash;
+
+		/* Its directory (/run/trunkrec by default) may be new after a reboot. */
+		snprintf(dir, sizeof(dir), "%s", cfg.control_socket);
+		slash = strrchr(dir, '/');
+		if (slash && slash != dir) {
+			*slash = '\0';
+			if (mkdir(dir, 0750) < 0 && errno != EEXIST)
+				fprintf(stderr, "trunkrecd: cannot create %s: %s\n", dir, strerror(errno));
+		}
+		rc = control_start(&control, cfg.control_socket);
+		if (rc < 0) {
+			fprintf(stderr, "trunkrecd: cannot open the control socket %s: %s; set [general] control_socket "
+				"to a writable path (or empty to have none)\n", cfg.control_socket, strerror(-rc));
+			return 2;
+		}
+	}
+	rc = relay_init(&relay, &cfg, workers, nworkers, cfg.control_socket[0] ? &control : NULL);
 	if (rc < 0) {
 		fprintf(stderr, "trunkrecd: cannot set up the relay: %s\n", strerror(-rc));
 		return 1;
@@ -202,6 +222,8 @@ int main(int argc, char **argv)
 	log_info("trunkrecd: %d trunk pair(s), %d recording worker(s), recordings in %s",
 		 cfg.npairs, nworkers, cfg.recordings);
 	rc = relay_run(&relay, &stop_requested);
+	if (cfg.control_socket[0])
+		control_stop(&control);
 	for (int i = 0; i < nworkers; i++)
 		worker_stop(&workers[i]);
 	print_summary(&relay, workers, nworkers);

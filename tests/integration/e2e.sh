@@ -45,7 +45,8 @@ for arg in "$@"; do
 	case "$arg" in --pairs=*) pairs=${arg#--pairs=} ;; esac
 done
 {
-	printf '[general]\nrecordings = %s\nrecipient_key = %s\nworkers = 2\n' "$tmp/rec" "$tmp/recipient.pub"
+	printf '[general]\nrecordings = %s\nrecipient_key = %s\nworkers = 2\ncontrol_socket = %s\n' \
+		"$tmp/rec" "$tmp/recipient.pub" "$tmp/control"
 	i=1
 	while [ $i -le "$pairs" ]; do
 		printf '[pair p%d]\nport_a = %s/a%d\nport_b = %s/b%d\n' $i "$tmp/sim" $i "$tmp/sim" $i
