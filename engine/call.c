@@ -82,6 +82,7 @@ static void maybe_free(struct relay *r, struct call *c)
 
 	if (c->leg[SIDE_A] || c->leg[SIDE_B])
 		return;
+	call_policy_hangup(r, c, "released");
 	relay_unbridge(r, c);
 	set_ts(p, c, SIDE_A, 0);
 	set_ts(p, c, SIDE_B, 0);
@@ -115,10 +116,10 @@ static void enter_clearing(struct relay *r, struct call *c)
 	c->state = CALL_CLEARING;
 }
 
+/* The call ends for the policy: its recording is finished, its outcome counted. */
 static void end_recording(struct relay *r, struct call *c, const char *reason)
 {
-	if (c->recording)
-		relay_record_stop(r, c, reason);
+	call_policy_hangup(r, c, reason);
 }
 
 static int choose_ts(struct relay_pair *p, enum side s, int wanted, bool from_top)
@@ -173,6 +174,7 @@ static void on_ring(struct relay *r, struct relay_pair *p, enum side s, pri_even
 	}
 	set_ts(p, c, s, ts);
 	pri_proceeding(pri_of(p, s), c->leg[s], ts, 0);
+	call_policy_setup(r, c);
 
 	/* Place it on the other side, on the same timeslot when free. */
 	ots = choose_ts(p, o, ts, o == SIDE_A);
@@ -488,6 +490,7 @@ static void on_notify(struct relay *r, struct relay_pair *p, enum side s, pri_ev
 
 	if (!c)
 		return;
+	c->notify_from_pbx = s == SIDE_B;
 	if (info == PRI_NOTIFY_REMOTE_HOLD)
 		call_policy(r, c, CSIG_REMOTE_HOLD, NULL);
 	else if (info == PRI_NOTIFY_REMOTE_RETRIEVAL)
@@ -549,6 +552,7 @@ void call_handle_event(struct relay *r, struct relay_pair *p, enum side s, pri_e
 		confirm_channel(r, p, c, s, e->ringing.channel);
 		if (c->leg[o] && c->state == CALL_SETUP) {
 			c->state = CALL_ALERTING;
+			call_policy_alerting(r, c);
 			/* In-band ringback may follow from the far side: the audio is bridged. */
 			pri_acknowledge(pri_of(p, o), c->leg[o], c->ts[o], 1);
 		}
@@ -562,8 +566,8 @@ void call_handle_event(struct relay *r, struct relay_pair *p, enum side s, pri_e
 		c->state = CALL_ACTIVE;
 		c->answered_ms = relay_now_ms();
 		atomic_fetch_add(&r->stats.calls_active, 1);
-		/* Record from the block this CONNECT is handled on. */
-		relay_record_start(r, c);
+		/* The policy decides from the block this CONNECT is handled on. */
+		call_policy_answer(r, c);
 		pri_answer(pri_of(p, o), c->leg[o], c->ts[o], 1);
 		return;
 	case PRI_EVENT_HANGUP_REQ:

@@ -1,37 +1,245 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * Applies the recording policy to what the signalling saw (enum call_signal).
+ * The recording policy applied to live calls: the relay's signalling and the
+ * workers' detectors become gate events (policy/gate.h); the gate's decisions
+ * become what the relay does — store a block or not, play the announcement,
+ * write the timeline, stop the recording, raise the unannounced-line alarm.
+ *
+ * Every decision takes effect on the block it was made on: the relay asks
+ * call_may_store() for each frame it hands to a worker, and the frame and any
+ * timeline line travel in the same ordered ring.
  *
  * Thread: relay thread.
  */
+#include <stdio.h>
+#include <string.h>
+
 #include "engine/log.h"
 #include "engine/relay.h"
 
+static struct policy_line_state *line_of(struct relay *r, const struct call *c)
+{
+	const struct policy_rules *rules = &r->cfg->rules;
+	ptrdiff_t i = c->rule - rules->rule;
+
+	return i >= 0 && i < rules->n ? &r->lines[i] : &r->lines[POLICY_MAX_RULES];
+}
+
+/* Count the call's outcome on its line; the alarm goes up on the line's first day. */
+static void count_outcome(struct relay *r, struct call *c, enum gate_outcome outcome)
+{
+	if (c->line_counted || outcome == GATE_OUTCOME_PENDING)
+		return;
+	c->line_counted = true;
+	if (outcome == GATE_OUTCOME_NOT_ANNOUNCED)
+		atomic_fetch_add(&r->stats.unannounced, 1);
+	if (policy_line_update(line_of(r, c), c->rule, outcome)) {
+		atomic_fetch_add(&r->stats.unannounced_alarms, 1);
+		log_err("ALARM %s rule %s: %lu call(s) in a row not announced; nothing of them was recorded. "
+			"Check that the announcement plays on this line (rule announcement/prompt)",
+			c->pair->cfg->name, c->rule ? c->rule->name : "-",
+			line_of(r, c)->unannounced_in_a_row);
+	}
+}
+
+static const char *stop_reason(enum gate_outcome o)
+{
+	switch (o) {
+	case GATE_OUTCOME_STOPPED_AT_TRANSFER:
+		return "stopped at transfer";
+	case GATE_OUTCOME_NOT_ANNOUNCED:
+		return "not announced";
+	default:
+		return gate_outcome_name(o);
+	}
+}
+
+static void apply(struct relay *r, struct call *c, const struct gate_out *out)
+{
+	for (int i = 0; i < out->ntimeline; i++)
+		relay_record_timeline(r, c, out->timeline[i]);
+	if (out->actions & GATE_ACT_PLAY_PROMPT) {
+		c->prompt = c->rule ? prompt_lib_find(r->prompts, c->rule->prompt) : NULL;
+		c->prompt_pos = 0;
+		c->prompt_seq = out->prompt_seq;
+		/* No prompt loaded: it never finishes, so nothing is ever recorded (fail closed). */
+		c->prompt_playing = c->prompt != NULL;
+	}
+	if (out->actions & GATE_ACT_STOP_PROMPT)
+		c->prompt_playing = false;
+	if ((out->actions & GATE_ACT_STOP_RECORDING) && c->recording)
+		relay_record_stop(r, c, stop_reason(out->outcome));
+	if (out->actions & GATE_ACT_ALARM_UNANNOUNCED)
+		count_outcome(r, c, GATE_OUTCOME_NOT_ANNOUNCED);
+}
+
+static void event(struct relay *r, struct call *c, struct gate_event ev)
+{
+	struct gate_out out;
+
+	if (c->policy_ended)
+		return;
+	ev.now_ms = relay_now_ms();
+	gate_event(&c->gate, &ev, &out);
+	apply(r, c, &out);
+}
+
+void call_policy_setup(struct relay *r, struct call *c)
+{
+	const struct policy_rule *rule;
+	struct recorder_opts opts = { 0 };
+
+	rule = policy_rules_match(&r->cfg->rules, c->pair->cfg->name, c->dir == CALL_IN, c->calling, c->called);
+	c->rule = rule;
+	gate_init(&c->gate, rule, relay_now_ms());
+	code_matcher_init(&c->codes, rule, CODE_MATCHER_INTERDIGIT_MS);
+	if (rule->announce == POLICY_ANNOUNCE_NONE)
+		return;		/* never recorded: no worker hears a single frame of it */
+	opts.mask_dtmf = rule->dtmf == POLICY_DTMF_MASK;
+	opts.report_digits = true;
+	if (rule->announce == POLICY_ANNOUNCE_VERIFY) {
+		const struct prompt_audio *p = prompt_lib_find(r->prompts, rule->prompt);
+
+		opts.verify = p ? &p->ref : NULL;
+	}
+	relay_record_start(r, c, &opts);
+}
+
+void call_policy_alerting(struct relay *r, struct call *c)
+{
+	event(r, c, (struct gate_event){ .type = GATE_EV_ALERTING });
+}
+
+void call_policy_answer(struct relay *r, struct call *c)
+{
+	event(r, c, (struct gate_event){ .type = GATE_EV_ANSWER });
+}
+
+void call_policy_hangup(struct relay *r, struct call *c, const char *why)
+{
+	if (c->policy_ended || !c->rule)
+		return;
+	event(r, c, (struct gate_event){ .type = GATE_EV_HANGUP });
+	c->policy_ended = true;
+	code_matcher_wipe(&c->codes);
+	c->prompt_playing = false;
+	count_outcome(r, c, c->gate.outcome);
+	if (c->recording)
+		relay_record_stop(r, c, why);
+}
+
 void call_policy(struct relay *r, struct call *c, enum call_signal sig, const char *number)
 {
-	(void)number;
+	struct gate_event ev = { .number = number && *number ? number : NULL };
+
 	switch (sig) {
-	case CSIG_TRANSFER_ECT:
-	case CSIG_TRANSFER_ON_DISCONNECT:
-	case CSIG_DEFLECTION:
-	case CSIG_DIVERSION:
-	case CSIG_CONNECTED_LINE:
-		/* Default policy: stop at transfer, on the block the signal arrived with. */
-		if (c->recording)
-			relay_record_stop(r, c, "transfer");
+	case CSIG_HOLD:
+		ev.type = GATE_EV_HOLD;
+		ev.side = GATE_SIDE_PBX;
 		break;
-	default:
+	case CSIG_RETRIEVE:
+		ev.type = GATE_EV_RETRIEVE;
+		ev.side = GATE_SIDE_PBX;
+		break;
+	case CSIG_REMOTE_HOLD:
+	case CSIG_REMOTE_RETRIEVAL:
+		ev.type = sig == CSIG_REMOTE_HOLD ? GATE_EV_REMOTE_HOLD : GATE_EV_REMOTE_RETRIEVAL;
+		/* Who sent the NOTIFY is who put the call on hold. */
+		ev.side = c->notify_from_pbx ? GATE_SIDE_PBX : GATE_SIDE_CARRIER;
+		break;
+	case CSIG_TRANSFER_ECT:
+		ev.type = GATE_EV_TRANSFER;
+		ev.kind = GATE_XFER_ECT;
+		break;
+	case CSIG_TRANSFER_ON_DISCONNECT:
+		ev.type = GATE_EV_TRANSFER;
+		ev.kind = GATE_XFER_TRANSFER_ON_DISCONNECT;
+		break;
+	case CSIG_DEFLECTION:
+		ev.type = GATE_EV_TRANSFER;
+		ev.kind = GATE_XFER_DEFLECTION;
+		break;
+	case CSIG_DIVERSION:
+		ev.type = GATE_EV_TRANSFER;
+		ev.kind = GATE_XFER_DIVERSION;
+		break;
+	case CSIG_CONNECTED_LINE:
+		ev.type = GATE_EV_TRANSFER;
+		ev.kind = GATE_XFER_CONNECTED_LINE;
+		break;
+	case CSIG_CONSULT:
+		ev.type = GATE_EV_CONSULT_CALL;
 		break;
 	}
+	event(r, c, ev);
 }
 
 void call_payment(struct relay *r, struct call *c, enum control_verb verb)
 {
-	(void)r;
-	c->payment_paused = verb != CTL_RESUME;
+	struct gate_event ev = { .source = GATE_PAY_CONTROL };
+
+	ev.type = verb == CTL_PAUSE ? GATE_EV_PAYMENT_PAUSE : verb == CTL_RESUME ? GATE_EV_PAYMENT_RESUME
+										: GATE_EV_CONTROL_LOST;
+	event(r, c, ev);
 }
 
 bool call_may_store(const struct call *c)
 {
-	return !c->payment_paused && !c->held;
+	return c->rule && gate_recording(&c->gate);
+}
+
+const uint8_t *call_policy_prompt_block(struct relay *r, struct call *c)
+{
+	const struct prompt_audio *p = c->prompt;
+	const uint8_t *block;
+
+	if (!c->prompt_playing || !p)
+		return NULL;
+	block = p->blocks[c->pair->port[SIDE_A].law] + c->prompt_pos * PORT_BLOCK;
+	if (++c->prompt_pos == p->nblocks) {
+		c->prompt_playing = false;
+		event(r, c, (struct gate_event){ .type = GATE_EV_PROMPT_FINISHED, .prompt_seq = c->prompt_seq });
+	}
+	return block;
+}
+
+/* What a worker heard: the announcement, or a tone (whose digit goes only to the code matcher). */
+static void worker_heard(struct relay *r, const struct rec_event *ev)
+{
+	struct call *c = ev->slot < r->ncalls ? &r->calls[ev->slot] : NULL;
+	enum gate_event_type pay;
+
+	if (!c || !c->used || c->serial != ev->serial)
+		return;		/* the call is gone and its slot reused */
+	if (ev->kind == REV_PROMPT_DETECTED) {
+		event(r, c, (struct gate_event){ .type = GATE_EV_PROMPT_DETECTED });
+		return;
+	}
+	event(r, c, (struct gate_event){ .type = GATE_EV_DTMF });
+	if (ev->side != 1)
+		return;		/* agent codes come from the PBX side only */
+	pay = code_matcher_feed(&c->codes, ev->digit, relay_now_ms());
+	if (pay != GATE_EV_NONE)
+		event(r, c, (struct gate_event){ .type = pay, .source = GATE_PAY_AGENT_CODE });
+}
+
+void call_policy_tick(struct relay *r, uint64_t now_ms)
+{
+	struct rec_event *ev;
+
+	for (int w = 0; w < r->nworkers; w++) {
+		while ((ev = worker_event(&r->workers[w]))) {
+			worker_heard(r, ev);
+			ev->digit = 0;
+			spsc_pop(&r->workers[w].events);
+		}
+	}
+	for (int i = 0; i < r->ncalls; i++) {
+		struct call *c = &r->calls[i];
+
+		if (!c->used || !c->rule || c->policy_ended)
+			continue;
+		code_matcher_tick(&c->codes, now_ms);
+		event(r, c, (struct gate_event){ .type = GATE_EV_TICK });
+	}
 }

@@ -20,6 +20,13 @@ struct recorder {
 	bool failed;			/* could not create the file: drop everything */
 	int frames_since_flush;
 	uint64_t frames;
+	struct recorder_opts opts;
+	bool prompt_found;
+	struct prompt_detector *prompt;		/* verify mode, until found */
+	struct dtmf_masker *masker;		/* [0] carrier, [1] PBX: dtmf = mask */
+	struct dtmf_detector *detector;		/* [0] carrier, [1] PBX: dtmf = keep, codes still heard */
+	bool delayed_store[DTMF_MASK_DELAY + 1];	/* store flags in step with the masker's delay */
+	unsigned delayed_head, delayed_count;
 	char meta[RECORDER_META_MAX];
 	char name[80];
 };
@@ -27,6 +34,11 @@ struct recorder {
 static void recorder_free(struct recorder *r)
 {
 	vault_writer_wipe(&r->vault);
+	free(r->prompt);
+	if (r->masker)
+		sodium_memzero(r->masker, 2 * sizeof(*r->masker));	/* it held digits' audio */
+	free(r->masker);
+	free(r->detector);
 	oggopus_free(r->enc);
 	bytebuf_free(&r->pages);
 	bytebuf_free(&r->timeline);
@@ -77,7 +89,8 @@ static void flush_records(struct recorder *r, bool force, bool sync)
 	}
 }
 
-struct recorder *recorder_new(struct recorder_ctx *ctx, enum g711_law law, const char *meta)
+struct recorder *recorder_new(struct recorder_ctx *ctx, enum g711_law law, const char *meta,
+			      const struct recorder_opts *opts)
 {
 	struct recorder *r = calloc(1, sizeof(*r));
 
@@ -85,8 +98,47 @@ struct recorder *recorder_new(struct recorder_ctx *ctx, enum g711_law law, const
 		return NULL;
 	r->ctx = ctx;
 	r->law = law;
+	r->opts = *opts;
 	snprintf(r->meta, sizeof(r->meta), "%s", meta);
+	if (opts->verify) {
+		r->prompt = malloc(sizeof(*r->prompt));
+		if (!r->prompt)
+			goto fail;
+		prompt_detector_init(r->prompt, opts->verify);
+	}
+	if (opts->mask_dtmf) {
+		r->masker = malloc(2 * sizeof(*r->masker));
+		if (!r->masker)
+			goto fail;
+		dtmf_masker_init(&r->masker[0]);
+		dtmf_masker_init(&r->masker[1]);
+	} else if (opts->report_digits) {
+		r->detector = malloc(2 * sizeof(*r->detector));
+		if (!r->detector)
+			goto fail;
+		dtmf_detector_init(&r->detector[0]);
+		dtmf_detector_init(&r->detector[1]);
+	}
 	return r;
+fail:
+	recorder_free(r);
+	return NULL;
+}
+
+static void tell_relay(struct recorder *r, enum rec_event_kind kind, int side, char digit)
+{
+	struct rec_event *ev = r->ctx->events ? spsc_claim(r->ctx->events) : NULL;
+
+	if (!ev) {
+		r->ctx->events_dropped++;
+		return;
+	}
+	ev->kind = (uint8_t)kind;
+	ev->side = (uint8_t)side;
+	ev->digit = digit;
+	ev->slot = r->opts.slot;
+	ev->serial = r->opts.serial;
+	spsc_push(r->ctx->events);
 }
 
 /* The first frame the policy lets through: create the file, key and stream. */
@@ -125,9 +177,10 @@ void recorder_timeline(struct recorder *r, const char *line)
 		log_warn("recording: timeline line dropped (out of memory)");
 }
 
-void recorder_frame(struct recorder *r, const uint8_t *carrier, const uint8_t *pbx, bool store)
+/* Encode one frame that is due now (after the masker's delay, if any). */
+static void encode_frame(struct recorder *r, const int16_t *left, const int16_t *right, bool store)
 {
-	int16_t left[OGGOPUS_FRAME], right[OGGOPUS_FRAME], stereo[2 * OGGOPUS_FRAME];
+	int16_t stereo[2 * OGGOPUS_FRAME];
 
 	if (r->failed)
 		return;
@@ -143,8 +196,6 @@ void recorder_frame(struct recorder *r, const uint8_t *carrier, const uint8_t *p
 	if (wfile_failed(r->file))
 		return;		/* nothing more can be kept; do not spend the CPU */
 	if (store) {
-		g711_decode(r->law, carrier, left, OGGOPUS_FRAME);
-		g711_decode(r->law, pbx, right, OGGOPUS_FRAME);
 		for (int i = 0; i < OGGOPUS_FRAME; i++) {
 			stereo[2 * i] = left[i];
 			stereo[2 * i + 1] = right[i];
@@ -162,10 +213,69 @@ void recorder_frame(struct recorder *r, const uint8_t *carrier, const uint8_t *p
 	}
 }
 
+void recorder_frame(struct recorder *r, const uint8_t *carrier, const uint8_t *pbx, bool store)
+{
+	int16_t in[2][OGGOPUS_FRAME], out[2][OGGOPUS_FRAME];
+	bool ready = true, masked;
+
+	if (r->failed)
+		return;
+	if (!store && !r->file && !r->prompt && !r->masker && !r->detector)
+		return;		/* nothing to store and nothing to listen for */
+	g711_decode(r->law, carrier, in[0], OGGOPUS_FRAME);
+	g711_decode(r->law, pbx, in[1], OGGOPUS_FRAME);
+
+	/* verify: is the PBX playing the announcement? Its audio is not stored for this. */
+	if (r->prompt && !r->prompt_found && prompt_detector_push(r->prompt, in[1])) {
+		r->prompt_found = true;
+		tell_relay(r, REV_PROMPT_DETECTED, 1, 0);
+	}
+	if (!r->masker) {
+		for (int side = 0; r->detector && side < 2; side++) {
+			char digit = dtmf_detector_push(&r->detector[side], in[side], OGGOPUS_FRAME);
+
+			if (digit)
+				tell_relay(r, REV_DTMF, side, digit);
+		}
+		encode_frame(r, in[0], in[1], store);
+		return;
+	}
+	r->delayed_store[(r->delayed_head + r->delayed_count++) % (DTMF_MASK_DELAY + 1)] = store;
+	for (int side = 0; side < 2; side++) {
+		char digit = 0;
+
+		if (!dtmf_masker_push(&r->masker[side], in[side], out[side], &digit, &masked))
+			ready = false;
+		if (digit && r->opts.report_digits)
+			tell_relay(r, REV_DTMF, side, digit);
+	}
+	if (!ready)
+		return;
+	store = r->delayed_store[r->delayed_head];
+	r->delayed_head = (r->delayed_head + 1) % (DTMF_MASK_DELAY + 1);
+	r->delayed_count--;
+	encode_frame(r, out[0], out[1], store);
+}
+
 void recorder_stop(struct recorder *r, const char *reason)
 {
 	char summary[160];
 	int len;
+
+	/* The masker still holds the last blocks: they belong to the recording too. */
+	if (r->masker) {
+		int16_t out[2][OGGOPUS_FRAME];
+		bool masked;
+
+		while (r->delayed_count && dtmf_masker_flush(&r->masker[0], out[0], &masked) > 0 &&
+		       dtmf_masker_flush(&r->masker[1], out[1], &masked) > 0) {
+			bool store = r->delayed_store[r->delayed_head];
+
+			r->delayed_head = (r->delayed_head + 1) % (DTMF_MASK_DELAY + 1);
+			r->delayed_count--;
+			encode_frame(r, out[0], out[1], store);
+		}
+	}
 
 	if (!r->file) {
 		/* Never allowed to store anything: no file, no trace on disk. */

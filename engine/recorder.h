@@ -19,18 +19,43 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "engine/dtmf.h"
 #include "engine/g711.h"
 #include "engine/oggopus.h"
+#include "engine/prompt.h"
+#include "engine/spsc.h"
 #include "engine/vault.h"
 #include "engine/writer.h"
 
 #define RECORDER_META_MAX	320
+
+/* What a recorder tells the relay (worker → relay ring). Never a digit to storage or logs. */
+enum rec_event_kind { REV_PROMPT_DETECTED = 1, REV_DTMF };
+
+struct rec_event {
+	uint8_t kind;
+	uint8_t side;		/* REV_DTMF: 0 carrier, 1 PBX */
+	char digit;		/* REV_DTMF: only for the agent-code matcher; SECRET */
+	uint16_t slot;
+	unsigned long serial;	/* the call it belongs to: slots are reused */
+};
+
+/* How a recording listens (REC_START). */
+struct recorder_opts {
+	uint16_t slot;
+	unsigned long serial;
+	bool mask_dtmf;				/* silence DTMF tones (and their guard) in what is stored */
+	bool report_digits;			/* tell the relay about tones (timeline, agent codes) */
+	const struct prompt_ref *verify;	/* look for this prompt in the PBX audio; NULL = no */
+};
 
 struct recorder_ctx {
 	struct writer *writer;
 	uint8_t recipient_pk[VAULT_PK_BYTES];
 	struct oggopus_settings codec;
 	int flush_frames;	/* 20 ms frames per sealed record */
+	struct spsc *events;	/* struct rec_event to the relay; full = dropped, counted */
+	unsigned long events_dropped;
 	/* Counters: written by the worker, read by the main thread after it joined. */
 	unsigned long started, completed, failed, never_stored;
 };
@@ -38,11 +63,14 @@ struct recorder_ctx {
 struct recorder;
 
 /* meta: key=value lines for the META record. NULL when out of memory. */
-struct recorder *recorder_new(struct recorder_ctx *ctx, enum g711_law law, const char *meta);
+struct recorder *recorder_new(struct recorder_ctx *ctx, enum g711_law law, const char *meta,
+			      const struct recorder_opts *opts);
 
 /*
  * One 20 ms block from each side (160 bytes of G.711 each). store: the policy
- * allows this frame on disk; the first stored frame creates the file.
+ * allows this frame on disk; the first stored frame creates the file. With
+ * DTMF masking, frames reach the encoder DTMF_MASK_DELAY blocks late (the
+ * detector needs that long to be sure), each with its own store flag.
  */
 void recorder_frame(struct recorder *r, const uint8_t *carrier, const uint8_t *pbx, bool store);
 

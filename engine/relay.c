@@ -65,7 +65,7 @@ void relay_unbridge(struct relay *r, struct call *c)
 	c->bridged = false;
 }
 
-void relay_record_start(struct relay *r, struct call *c)
+void relay_record_start(struct relay *r, struct call *c, const struct recorder_opts *opts)
 {
 	struct worker *wk = worker_of(r, c);
 	struct rec_msg *m = worker_claim(wk);
@@ -77,14 +77,35 @@ void relay_record_start(struct relay *r, struct call *c)
 	m->kind = REC_START;
 	m->slot = (uint16_t)c->slot;
 	m->law = (uint8_t)c->pair->port[SIDE_A].law;
+	m->opts = *opts;
+	m->opts.slot = (uint16_t)c->slot;
+	m->opts.serial = c->serial;
 	snprintf(m->meta, sizeof(m->meta),
-		 "trunk=%s\ndirection=%s\ncalling=%s\ncalled=%s\na_ts=%d\nb_ts=%d\nstarted=%lld\ncall=%lu\n",
+		 "trunk=%s\ndirection=%s\ncalling=%s\ncalled=%s\na_ts=%d\nb_ts=%d\nstarted=%lld\ncall=%lu\nrule=%s\n",
 		 c->pair->cfg->name, c->dir == CALL_IN ? "in" : "out", c->calling, c->called,
-		 c->ts[SIDE_A], c->ts[SIDE_B], (long long)time(NULL), c->serial);
+		 c->ts[SIDE_A], c->ts[SIDE_B], (long long)time(NULL), c->serial, c->rule ? c->rule->name : "-");
 	worker_commit(wk);
 	memset(c->stage, 0, sizeof(c->stage));
 	c->recording = true;
 	atomic_fetch_add(&r->stats.recordings_started, 1);
+}
+
+void relay_record_timeline(struct relay *r, struct call *c, const char *line)
+{
+	struct worker *wk = worker_of(r, c);
+	struct rec_msg *m;
+
+	if (!c->recording)
+		return;
+	m = worker_claim(wk);
+	if (!m) {
+		atomic_fetch_add_explicit(&r->stats.frames_dropped_ring, 1, memory_order_relaxed);
+		return;
+	}
+	m->kind = REC_TIMELINE;
+	m->slot = (uint16_t)c->slot;
+	snprintf(m->line, sizeof(m->line), "%s", line);
+	worker_commit(wk);
 }
 
 static bool queue_stop(struct relay *r, struct call *c)
@@ -197,7 +218,11 @@ static void bchannel_ready(struct relay *r, struct relay_pair *p, enum side s, i
 		if (n != PORT_BLOCK)
 			continue;	/* not a block: a broken card; drop it */
 		atomic_fetch_add_explicit(&r->stats.blocks, 1, memory_order_relaxed);
-		if (c && c->joined && c->joined->ts[SIDE_A]) {
+		if (c && s == SIDE_B && c->prompt_playing) {
+			/* The announcement replaces what the PBX says to the carrier meanwhile. */
+			out = -1;
+			send = NULL;
+		} else if (c && c->joined && c->joined->ts[SIDE_A]) {
 			/* Transferred: the two carrier legs talk to each other through us. */
 			out = p->port[SIDE_A].bfd[c->joined->ts[SIDE_A]];
 			send = blk;
@@ -209,9 +234,16 @@ static void bchannel_ready(struct relay *r, struct relay_pair *p, enum side s, i
 			out = fd;
 			send = idle_block[p->port[s].law];
 		}
-		if (write(out, send, PORT_BLOCK) != PORT_BLOCK)
+		if (out >= 0 && write(out, send, PORT_BLOCK) != PORT_BLOCK)
 			atomic_fetch_add_explicit(&r->stats.blocks_dropped_write, 1, memory_order_relaxed);
-		if (c && c->recording)
+		if (c && s == SIDE_A && c->prompt_playing) {
+			/* play mode: one prompt block to the carrier per block the carrier sends: its clock. */
+			const uint8_t *prompt = call_policy_prompt_block(r, c);
+
+			if (prompt && write(fd, prompt, PORT_BLOCK) != PORT_BLOCK)
+				atomic_fetch_add_explicit(&r->stats.blocks_dropped_write, 1, memory_order_relaxed);
+		}
+		if (c && c->recording && c->state == CALL_ACTIVE)
 			stage_block(r, c, s, blk);
 	}
 }
@@ -275,7 +307,7 @@ static void try_open_port(struct relay *r, struct relay_pair *p, enum side s)
 }
 
 int relay_init(struct relay *r, const struct config *cfg, struct worker *workers, int nworkers,
-	       struct control *control)
+	       struct control *control, const struct prompt_lib *prompts)
 {
 	memset(r, 0, sizeof(*r));
 	memset(idle_block[G711_ALAW], g711_idle_code(G711_ALAW), PORT_BLOCK);
@@ -294,6 +326,7 @@ int relay_init(struct relay *r, const struct config *cfg, struct worker *workers
 	if (r->epfd < 0)
 		return -errno;
 	r->control = control;
+	r->prompts = prompts;
 	if (control && epoll_add(r, control->relay_efd, TAG_CONTROL) < 0)
 		return -errno;
 	for (int i = 0; i < r->npairs; i++) {
@@ -347,6 +380,7 @@ static void housekeeping(struct relay *r, uint64_t now)
 	for (int i = 0; i < r->ncalls; i++)
 		if (r->calls[i].stop_pending)
 			r->calls[i].stop_pending = !queue_stop(r, &r->calls[i]);
+	call_policy_tick(r, now);
 }
 
 static bool selector_matches(const struct call *c, const char *selector)
@@ -423,8 +457,7 @@ static void release_all(struct relay *r)
 		atomic_fetch_add(&r->stats.calls_at_shutdown, 1);
 		log_info("%s call %lu: up at shutdown (state %d, A/%d %s, B/%d %s)", c->pair->cfg->name, c->serial,
 			 c->state, c->ts[SIDE_A], c->leg[SIDE_A] ? "leg" : "-", c->ts[SIDE_B], c->leg[SIDE_B] ? "leg" : "-");
-		if (c->recording)
-			relay_record_stop(r, c, "shutdown");
+		call_policy_hangup(r, c, "shutdown");
 		for (int s = 0; s < 2; s++)
 			if (c->leg[s] && c->pair->link_up[s])
 				pri_hangup(c->pair->dchan[s].pri, c->leg[s], PRI_CAUSE_NORMAL_CLEARING);

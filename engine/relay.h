@@ -17,8 +17,10 @@
 #include <stdint.h>
 
 #include "engine/control.h"
+#include "engine/prompts.h"
 #include "engine/worker.h"
 #include "policy/config.h"
+#include "policy/gate.h"
 #include "trunks/dchan.h"
 #include "trunks/port.h"
 
@@ -57,6 +59,18 @@ struct call {
 	char stop_reason[48];
 	struct stage stage[2];
 	uint64_t answered_ms;
+
+	/* The recording policy of this call (engine/callpolicy.c). */
+	const struct policy_rule *rule;
+	struct gate gate;
+	struct code_matcher codes;	/* SECRET: agent payment codes being keyed */
+	bool line_counted;		/* its outcome went into the line's counters */
+	bool policy_ended;		/* the gate saw the hang-up */
+	bool notify_from_pbx;		/* the NOTIFY being handled came from the PBX side */
+	const struct prompt_audio *prompt;	/* play mode: what we play to the carrier */
+	size_t prompt_pos;		/* next block of it */
+	unsigned prompt_seq;
+	bool prompt_playing;
 };
 
 struct relay_pair {
@@ -78,6 +92,7 @@ struct relay_stats {
 	_Atomic uint64_t batch_ns_max;	/* worst time from wake-up to last pass-through write */
 	_Atomic unsigned long late_batches;	/* batches over 20 ms */
 	_Atomic unsigned long calls_at_shutdown;	/* calls still up when the stop came */
+	_Atomic unsigned long unannounced, unannounced_alarms;
 };
 
 struct relay {
@@ -91,11 +106,13 @@ struct relay {
 	struct worker *workers;
 	int nworkers;
 	struct control *control;	/* NULL: no control socket */
+	const struct prompt_lib *prompts;
+	struct policy_line_state lines[POLICY_MAX_RULES + 1];	/* per rule; the last: the default */
 	struct relay_stats stats;
 };
 
 int relay_init(struct relay *r, const struct config *cfg, struct worker *workers, int nworkers,
-	       struct control *control);
+	       struct control *control, const struct prompt_lib *prompts);
 
 /* Run until *stop is set; then release every call and stop their recordings. */
 int relay_run(struct relay *r, volatile sig_atomic_t *stop);
@@ -107,7 +124,8 @@ void relay_free(struct relay *r);
 uint64_t relay_now_ms(void);
 void relay_bridge(struct relay *r, struct call *c);	/* both timeslots known: audio flows */
 void relay_unbridge(struct relay *r, struct call *c);
-void relay_record_start(struct relay *r, struct call *c);
+void relay_record_start(struct relay *r, struct call *c, const struct recorder_opts *opts);
+void relay_record_timeline(struct relay *r, struct call *c, const char *line);
 void relay_record_stop(struct relay *r, struct call *c, const char *reason);
 
 /*
@@ -126,6 +144,16 @@ enum call_signal {
 };
 
 void call_policy(struct relay *r, struct call *c, enum call_signal sig, const char *number);
+
+/* callpolicy.c: the call's life as the policy sees it. */
+void call_policy_setup(struct relay *r, struct call *c);	/* SETUP relayed: rule, gate */
+void call_policy_alerting(struct relay *r, struct call *c);
+void call_policy_answer(struct relay *r, struct call *c);
+void call_policy_hangup(struct relay *r, struct call *c, const char *why);
+/* Housekeeping: time passes; what the workers heard (prompt found, tones). */
+void call_policy_tick(struct relay *r, uint64_t now_ms);
+/* play mode: the next prompt block for the carrier, or NULL when not playing. */
+const uint8_t *call_policy_prompt_block(struct relay *r, struct call *c);
 
 /* A payment pause or resume from the control socket (callpolicy.c). */
 void call_payment(struct relay *r, struct call *c, enum control_verb verb);

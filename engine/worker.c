@@ -41,7 +41,7 @@ static void handle(struct worker *wk, const struct rec_msg *m)
 	case REC_START:
 		if (*slot)
 			recorder_stop(*slot, "slot reused");
-		*slot = recorder_new(&wk->ctx, (enum g711_law)m->law, m->meta);
+		*slot = recorder_new(&wk->ctx, (enum g711_law)m->law, m->meta, &m->opts);
 		break;
 	case REC_FRAME:
 		if (*slot) {
@@ -126,6 +126,11 @@ int worker_start(struct worker *wk, int index, const struct worker_settings *s)
 	rc = spsc_init(&wk->ring, WORKER_RING, sizeof(struct rec_msg));
 	if (rc < 0)
 		goto fail_efd;
+	rc = spsc_init(&wk->events, 1024, sizeof(struct rec_event));
+	if (rc < 0) {
+		spsc_free(&wk->ring);
+		goto fail_efd;
+	}
 	rc = writer_init(&wk->writer, s->dir, wk->efd);
 	if (rc < 0)
 		goto fail_ring;
@@ -133,6 +138,7 @@ int worker_start(struct worker *wk, int index, const struct worker_settings *s)
 	memcpy(wk->ctx.recipient_pk, s->recipient_pk, VAULT_PK_BYTES);
 	wk->ctx.codec = s->codec;
 	wk->ctx.flush_frames = s->flush_frames;
+	wk->ctx.events = &wk->events;
 	rc = -pthread_create(&wk->thread, NULL, worker_main, wk);
 	if (rc < 0)
 		goto fail_writer;
@@ -141,6 +147,7 @@ fail_writer:
 	writer_exit(&wk->writer);
 fail_ring:
 	spsc_free(&wk->ring);
+	spsc_free(&wk->events);
 fail_efd:
 	close(wk->efd);
 	return rc;
@@ -155,5 +162,6 @@ void worker_stop(struct worker *wk)
 		log_warn("worker %d: wake failed: %s", wk->index, strerror(errno));
 	pthread_join(wk->thread, NULL);
 	spsc_free(&wk->ring);
+	spsc_free(&wk->events);
 	close(wk->efd);
 }

@@ -33,6 +33,7 @@ struct rec_msg {
 	uint8_t law;		/* REC_START */
 	uint8_t flags;		/* REC_FRAME: REC_FRAME_* */
 	uint16_t slot;
+	struct recorder_opts opts;	/* REC_START */
 	union {
 		struct {
 			uint8_t carrier[160];
@@ -48,6 +49,7 @@ struct worker {
 	int index;
 	pthread_t thread;
 	struct spsc ring;
+	struct spsc events;		/* struct rec_event, worker → relay */
 	int efd;			/* wakes the worker: relay messages and io_uring completions */
 	_Atomic bool sleeping;
 	_Atomic bool stopping;
@@ -72,6 +74,12 @@ struct rec_msg *worker_claim(struct worker *wk);
 void worker_commit(struct worker *wk);
 /* Relay thread, once per batch: wake the worker if it sleeps and has work. */
 void worker_wake(struct worker *wk);
+
+/* Relay thread: the next event from the worker's recorders, or NULL. Release with spsc_pop(&wk->events). */
+static inline struct rec_event *worker_event(struct worker *wk)
+{
+	return spsc_peek(&wk->events);
+}
 
 /* Main thread: drain everything, finish every recording, join. */
 void worker_stop(struct worker *wk);

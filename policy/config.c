@@ -18,6 +18,7 @@ struct parse_state {
 };
 
 #define PAIR_PREFIX "pair "
+#define RULE_PREFIX "rule "
 
 static int fail(struct parse_state *ps, const char *section, const char *key,
 		const char *value, const char *why)
@@ -168,6 +169,17 @@ static int handle(void *user, const char *section, const char *key, const char *
 				    "too many pairs or a bad name; at most 16 [pair NAME] sections, names under 32 bytes");
 		return handle_pair(ps, p, section, key, value);
 	}
+	if (!strncmp(section, RULE_PREFIX, strlen(RULE_PREFIX))) {
+		struct policy_rule *r = policy_rules_section(&ps->c->rules, section + strlen(RULE_PREFIX), ps->line);
+		char why[512];
+
+		if (!r)
+			return fail(ps, section, key, value,
+				    "too many rules or a bad name; at most 64 [rule NAME] sections, names under 32 bytes");
+		if (policy_rule_set(r, ps->line, key, value, why, sizeof(why)) < 0)
+			return fail(ps, section, key, value, why);
+		return 1;
+	}
 	for (size_t i = 0; i < sizeof(int_keys) / sizeof(int_keys[0]); i++) {
 		const struct int_key *k = &int_keys[i];
 		char why[96];
@@ -193,7 +205,7 @@ static int handle(void *user, const char *section, const char *key, const char *
 		return 1;
 	}
 	if (strcmp(section, "general") && strcmp(section, "codec"))
-		return fail(ps, section, key, value, "unknown section; use [general], [codec] or [pair NAME]");
+		return fail(ps, section, key, value, "unknown section; use [general], [codec], [pair NAME] or [rule NAME]");
 	return fail(ps, section, key, value, "unknown key; see docs/config.md for the keys of each section");
 }
 
@@ -208,6 +220,7 @@ void config_defaults(struct config *c)
 	c->flush_interval_ms = 1000;
 	c->bitrate = 24000;
 	c->complexity = 2;
+	policy_rules_init(&c->rules, "");
 }
 
 int config_parse(struct config *c, const char *filename, const char *text, char *ret_err, size_t errsize)
@@ -216,6 +229,7 @@ int config_parse(struct config *c, const char *filename, const char *text, char 
 	int rc;
 
 	config_defaults(c);
+	policy_rules_init(&c->rules, filename);
 	rc = ini_parse_stream(read_line, &ps, handle, &ps);
 	if (ps.failed)
 		return -EINVAL;
@@ -236,6 +250,20 @@ int config_parse(struct config *c, const char *filename, const char *text, char 
 
 		if (!*p->port_a || !*p->port_b) {
 			snprintf(ret_err, errsize, "%s:%d: [pair %s]: port_a and port_b are both required", filename, p->line, p->name);
+			return -EINVAL;
+		}
+	}
+	/* A rule for a pair that does not exist would silently never match. */
+	for (int i = 0; i < c->rules.n; i++) {
+		const struct policy_rule *r = &c->rules.rule[i];
+		bool known = !strcmp(r->trunk, "*");
+
+		for (int k = 0; k < c->npairs && !known; k++)
+			known = !strcmp(r->trunk, c->pairs[k].name);
+		if (!known) {
+			snprintf(ret_err, errsize, "%s:%d: [rule %s] trunk = %s: no [pair %s]; name a pair or use *",
+				 filename, r->key_line[POLICY_KEY_TRUNK] ? r->key_line[POLICY_KEY_TRUNK] : r->line,
+				 r->name, r->trunk, r->trunk);
 			return -EINVAL;
 		}
 	}

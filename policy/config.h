@@ -12,6 +12,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "policy/rules.h"
+
 #define CONFIG_MAX_PAIRS	16
 #define CONFIG_PATH_MAX		256
 #define CONFIG_NAME_MAX		32
@@ -38,9 +40,10 @@ struct config {
 	int complexity;
 	int npairs;
 	struct config_pair pairs[CONFIG_MAX_PAIRS];
+	struct policy_rules rules;	/* [rule NAME] sections, policy/rules.h */
 };
 
-/* Defaults for every key (docs/config.md). */
+/* Defaults for every key (docs/config.md); no rules: every line fails closed. */
 void config_defaults(struct config *c);
 
 /*

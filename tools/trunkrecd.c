@@ -93,19 +93,22 @@ static int load_public_key(const char *path, uint8_t pk[VAULT_PK_BYTES])
 
 static void print_summary(struct relay *r, struct worker *workers, int nworkers)
 {
-	unsigned long started = 0, completed = 0, failed = 0, frames = 0;
+	unsigned long started = 0, completed = 0, failed = 0, frames = 0, never = 0;
 
 	for (int i = 0; i < nworkers; i++) {
 		started += workers[i].ctx.started;
 		completed += workers[i].ctx.completed;
 		failed += workers[i].ctx.failed;
+		never += workers[i].ctx.never_stored;
 		frames += atomic_load(&workers[i].frames);
 	}
 	printf("trunkrecd: calls in=%lu out=%lu failed=%lu up_at_shutdown=%lu\n", atomic_load(&r->stats.calls_in),
 	       atomic_load(&r->stats.calls_out), atomic_load(&r->stats.calls_failed),
 	       atomic_load(&r->stats.calls_at_shutdown));
-	printf("trunkrecd: recordings started=%lu complete=%lu failed=%lu frames=%lu dropped=%lu\n",
-	       started, completed, failed, frames, atomic_load(&r->stats.frames_dropped_ring));
+	printf("trunkrecd: recordings started=%lu complete=%lu failed=%lu never_stored=%lu frames=%lu dropped=%lu\n",
+	       started, completed, failed, never, frames, atomic_load(&r->stats.frames_dropped_ring));
+	printf("trunkrecd: policy unannounced=%lu unannounced_alarms=%lu\n", atomic_load(&r->stats.unannounced),
+	       atomic_load(&r->stats.unannounced_alarms));
 	printf("trunkrecd: blocks=%lu write_drops=%lu worst_batch_us=%llu late_batches=%lu\n",
 	       atomic_load(&r->stats.blocks), atomic_load(&r->stats.blocks_dropped_write),
 	       (unsigned long long)atomic_load(&r->stats.batch_ns_max) / 1000,
@@ -135,6 +138,7 @@ int main(int argc, char **argv)
 	static struct config cfg;
 	static struct relay relay;
 	static struct control control;
+	static struct prompt_lib prompts;
 	struct worker *workers;
 	struct worker_settings ws;
 	uint8_t pk[VAULT_PK_BYTES];
@@ -155,9 +159,25 @@ int main(int argc, char **argv)
 	}
 	if (load_config(config_path, &cfg) < 0 || load_public_key(cfg.recipient_key, pk) < 0)
 		return 2;
-	if (check_only) {
-		printf("%s: OK, %d trunk pair(s)\n", config_path, cfg.npairs);
-		return 0;
+	{
+		static struct prompt_lib prompts_check;
+		char report[4096] = "", err[512] = "";
+		int findings = policy_rules_check(&cfg.rules, report, sizeof(report));
+
+		/* Prompts are part of the configuration: one that does not load is a config error. */
+		if (prompt_lib_load(&prompts_check, &cfg.rules, err, sizeof(err)) < 0) {
+			fprintf(stderr, "trunkrecd: %s; fix the rule's prompt = FILE\n", err);
+			return 2;
+		}
+		prompt_lib_free(&prompts_check);
+		if (check_only) {
+			fputs(report, stdout);
+			printf("%s: %s, %d trunk pair(s), %d rule(s), %d finding(s)\n", config_path,
+			       findings ? "CHECK" : "OK", cfg.npairs, cfg.rules.n, findings);
+			return findings ? 1 : 0;
+		}
+		if (findings)
+			fprintf(stderr, "trunkrecd: warning: the rules have findings (trunkrecd --check-config):\n%s", report);
 	}
 	if (verbose || !strcmp(cfg.log_level, "debug"))
 		log_set_level(LOG_LVL_DEBUG);
@@ -211,7 +231,15 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	rc = relay_init(&relay, &cfg, workers, nworkers, cfg.control_socket[0] ? &control : NULL);
+	{
+		char err[512];
+
+		if (prompt_lib_load(&prompts, &cfg.rules, err, sizeof(err)) < 0) {
+			fprintf(stderr, "trunkrecd: %s; fix the rule's prompt = FILE\n", err);
+			return 2;
+		}
+	}
+	rc = relay_init(&relay, &cfg, workers, nworkers, cfg.control_socket[0] ? &control : NULL, &prompts);
 	if (rc < 0) {
 		fprintf(stderr, "trunkrecd: cannot set up the relay: %s\n", strerror(-rc));
 		return 1;
@@ -228,6 +256,7 @@ int main(int argc, char **argv)
 		worker_stop(&workers[i]);
 	print_summary(&relay, workers, nworkers);
 	relay_free(&relay);
+	prompt_lib_free(&prompts);
 	free(workers);
 	return rc < 0 ? 1 : 0;
 }

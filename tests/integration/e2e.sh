@@ -47,6 +47,9 @@ done
 {
 	printf '[general]\nrecordings = %s\nrecipient_key = %s\nworkers = 2\ncontrol_socket = %s\n' \
 		"$tmp/rec" "$tmp/recipient.pub" "$tmp/control"
+	# This test checks the relay and the recording pipeline: every line is
+	# announced upstream (by the carrier), so recording runs from answer.
+	printf '[rule default]\nannouncement = upstream\n'
 	i=1
 	while [ $i -le "$pairs" ]; do
 		printf '[pair p%d]\nport_a = %s/a%d\nport_b = %s/b%d\n' $i "$tmp/sim" $i "$tmp/sim" $i

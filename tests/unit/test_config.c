@@ -80,6 +80,7 @@ static const struct bad_case bad_cases[] = {
 	{ "[pair x]\nport_a=/a\n", { "t.conf:2:", "[pair x]", "port_b" } },
 	{ "[general]\nthis line is junk\n", { "t.conf:2:", "INI", "key = value" } },
 	{ "[general]\nlog_level = loud\n", { "t.conf:2:", "log_level", "debug" } },
+	{ "[rule x]\nannouncement = maybe\n", { "t.conf:2:", "[rule x] announcement", "play, verify, upstream or none" } },
 };
 
 static void rejects_bad_files(void **state)

@@ -18,6 +18,7 @@
 #include "engine/recorder.h"
 
 static char dir[64];
+static const struct recorder_opts plain;	/* no DTMF work, no verification */
 static uint8_t pk[VAULT_PK_BYTES], sk[VAULT_SK_BYTES];
 
 static int setup(void **state)
@@ -147,7 +148,7 @@ static void records_a_call(void **state)
 	(void)state;
 	memcpy(ctx.recipient_pk, pk, sizeof(pk));
 	assert_int_equal(writer_init(&w, dir, -1), 0);
-	r = recorder_new(&ctx, G711_ALAW, "trunk=t\ncalling=5550100\n");
+	r = recorder_new(&ctx, G711_ALAW, "trunk=t\ncalling=5550100\n", &plain);
 	assert_non_null(r);
 	recorder_timeline(r, "T=0 answered");
 	for (int b = 0; b < 150; b++) {		/* 3 s, the middle second paused */
@@ -202,7 +203,7 @@ static void failed_sync_leaves_no_finished_file(void **state)
 	free(read_only_file(".trec", &len, &before));
 	memcpy(ctx.recipient_pk, pk, sizeof(pk));
 	assert_int_equal(writer_init(&w, dir, -1), 0);
-	r = recorder_new(&ctx, G711_ALAW, "trunk=t\n");
+	r = recorder_new(&ctx, G711_ALAW, "trunk=t\n", &plain);
 	assert_non_null(r);
 	/* Operation 1 is the META write, 2 the first audio write and 3 its fdatasync. */
 	writer_inject_fault(&w, 3, EIO);
@@ -237,7 +238,7 @@ static void nothing_stored_leaves_nothing(void **state)
 	free(read_only_file(".partial", &len, &partial_before));
 	memcpy(ctx.recipient_pk, pk, sizeof(pk));
 	assert_int_equal(writer_init(&w, dir, -1), 0);
-	r = recorder_new(&ctx, G711_ALAW, "trunk=t\ncalling=5550100\n");
+	r = recorder_new(&ctx, G711_ALAW, "trunk=t\ncalling=5550100\n", &plain);
 	recorder_timeline(r, "T=0 answered");
 	memset(block, 0x55, sizeof(block));
 	for (int b = 0; b < 200; b++)		/* an unannounced call: never allowed */
@@ -252,12 +253,71 @@ static void nothing_stored_leaves_nothing(void **state)
 	assert_int_equal(partial_after, partial_before);
 }
 
+/* DTMF digit as A-law: row and column tone, 100 ms = 5 blocks. */
+static void dtmf_block(uint8_t *out, double f1, double f2, int block)
+{
+	for (int i = 0; i < 160; i++) {
+		int n = block * 160 + i;
+
+		out[i] = g711_linear_to_alaw((int16_t)(6000 * sin(2 * M_PI * f1 * n / 8000) +
+							6000 * sin(2 * M_PI * f2 * n / 8000)));
+	}
+}
+
+static void masked_digits_reach_the_relay_not_the_disk(void **state)
+{
+	struct writer w;
+	struct spsc events;
+	struct recorder_ctx ctx = { .writer = &w, .codec = { 24000, 2 }, .flush_frames = 50, .events = &events };
+	struct recorder_opts opts = { .slot = 7, .serial = 42, .mask_dtmf = true, .report_digits = true };
+	struct recorder *r;
+	struct rec_event *ev;
+	uint8_t carrier[160], pbx[160];
+	size_t len;
+	int count, before;
+
+	(void)state;
+	free(read_only_file(".trec", &len, &before));
+	assert_int_equal(spsc_init(&events, 16, sizeof(struct rec_event)), 0);
+	memcpy(ctx.recipient_pk, pk, sizeof(pk));
+	assert_int_equal(writer_init(&w, dir, -1), 0);
+	r = recorder_new(&ctx, G711_ALAW, "trunk=dtmf\n", &opts);
+	assert_non_null(r);
+	for (int b = 0; b < 100; b++) {
+		tone_block(pbx, 1500, b);
+		if (b >= 40 && b < 45)
+			dtmf_block(carrier, 770, 1336, b);	/* '5' keyed by the caller */
+		else
+			tone_block(carrier, 500, b);
+		recorder_frame(r, carrier, pbx, true);
+	}
+	recorder_stop(r, "test");
+	while (ctx.completed + ctx.failed == 0)
+		writer_reap(&w, true);
+	writer_exit(&w);
+	ev = spsc_peek(&events);
+	assert_non_null(ev);
+	assert_int_equal(ev->kind, REV_DTMF);
+	assert_int_equal(ev->side, 0);
+	assert_int_equal(ev->digit, '5');
+	assert_int_equal(ev->slot, 7);
+	assert_int_equal(ev->serial, 42);
+	spsc_pop(&events);
+	assert_null(spsc_peek(&events));
+	/* The masker's delay was drained at stop: all 100 frames went into the file. */
+	assert_int_equal(ctx.completed, 1);
+	free(read_only_file(".trec", &len, &count));
+	assert_int_equal(count, before + 1);
+	spsc_free(&events);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(records_a_call),
 		cmocka_unit_test(failed_sync_leaves_no_finished_file),
 		cmocka_unit_test(nothing_stored_leaves_nothing),
+		cmocka_unit_test(masked_digits_reach_the_relay_not_the_disk),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
