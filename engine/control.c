@@ -233,12 +233,14 @@ int control_start(struct control *ctl, const char *path)
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	int rc;
 
+	size_t len = strlen(path);
+
 	memset(ctl, 0, sizeof(*ctl));
 	ctl->listen_fd = ctl->relay_efd = ctl->answer_efd = ctl->wake_fd = -1;
-	if (strlen(path) >= sizeof(addr.sun_path))
+	if (len >= sizeof(addr.sun_path))
 		return -ENAMETOOLONG;
-	snprintf(ctl->path, sizeof(ctl->path), "%s", path);
-	strcpy(addr.sun_path, path);
+	memcpy(ctl->path, path, len + 1);
+	memcpy(addr.sun_path, path, len + 1);
 	if ((rc = spsc_init(&ctl->commands, 64, sizeof(struct control_cmd))) < 0 ||
 	    (rc = spsc_init(&ctl->answers, 64, sizeof(struct control_answer))) < 0)
 		goto fail;
