@@ -42,17 +42,6 @@ static void count_outcome(struct relay *r, struct call *c, enum gate_outcome out
 	}
 }
 
-static const char *stop_reason(enum gate_outcome o)
-{
-	switch (o) {
-	case GATE_OUTCOME_STOPPED_AT_TRANSFER:
-		return "stopped at transfer";
-	case GATE_OUTCOME_NOT_ANNOUNCED:
-		return "not announced";
-	default:
-		return gate_outcome_name(o);
-	}
-}
 
 static void apply(struct relay *r, struct call *c, const struct gate_out *out)
 {
@@ -68,7 +57,7 @@ static void apply(struct relay *r, struct call *c, const struct gate_out *out)
 	if (out->actions & GATE_ACT_STOP_PROMPT)
 		c->prompt_playing = false;
 	if ((out->actions & GATE_ACT_STOP_RECORDING) && c->recording)
-		relay_record_stop(r, c, stop_reason(out->outcome));
+		relay_record_stop(r, c, gate_outcome_name(out->outcome));
 	if (out->actions & GATE_ACT_ALARM_UNANNOUNCED)
 		count_outcome(r, c, GATE_OUTCOME_NOT_ANNOUNCED);
 }
@@ -124,8 +113,13 @@ void call_policy_hangup(struct relay *r, struct call *c, const char *why)
 	code_matcher_wipe(&c->codes);
 	c->prompt_playing = false;
 	count_outcome(r, c, c->gate.outcome);
-	if (c->recording)
-		relay_record_stop(r, c, why);
+	if (c->recording) {
+		char reason[48];
+
+		/* outcome first: the catalog files the call by it */
+		snprintf(reason, sizeof(reason), "%s; %s", gate_outcome_name(c->gate.outcome), why);
+		relay_record_stop(r, c, reason);
+	}
 }
 
 void call_policy(struct relay *r, struct call *c, enum call_signal sig, const char *number)

@@ -20,6 +20,7 @@ struct recorder {
 	bool failed;			/* could not create the file: drop everything */
 	int frames_since_flush;
 	uint64_t frames;
+	char reason[64];
 	struct recorder_opts opts;
 	bool prompt_found;
 	struct prompt_detector *prompt;		/* verify mode, until found */
@@ -45,6 +46,14 @@ static void recorder_free(struct recorder *r)
 	free(r);
 }
 
+static void report_done(struct recorder *r, const char *file, bool ok)
+{
+	struct recording_done d = { .file = file, .ok = ok, .frames = r->frames, .meta = r->meta, .reason = r->reason };
+
+	if (r->ctx->done)
+		r->ctx->done(r->ctx->done_userdata, &d);
+}
+
 static void on_closed(struct wfile *f, bool ok, void *userdata)
 {
 	struct recorder *r = userdata;
@@ -56,6 +65,7 @@ static void on_closed(struct wfile *f, bool ok, void *userdata)
 	} else {
 		r->ctx->failed++;
 	}
+	report_done(r, r->name, ok);
 	recorder_free(r);
 }
 
@@ -277,10 +287,12 @@ void recorder_stop(struct recorder *r, const char *reason)
 		}
 	}
 
+	snprintf(r->reason, sizeof(r->reason), "%s", reason);
 	if (!r->file) {
 		/* Never allowed to store anything: no file, no trace on disk. */
 		if (!r->failed)
 			r->ctx->never_stored++;
+		report_done(r, NULL, false);
 		recorder_free(r);
 		return;
 	}

@@ -49,7 +49,20 @@ struct recorder_opts {
 	const struct prompt_ref *verify;	/* look for this prompt in the PBX audio; NULL = no */
 };
 
+/* A recording's end, for the catalog: called on the worker thread, must not block. */
+struct recording_done {
+	const char *file;		/* "ID.trec" in the recordings directory; NULL if nothing was stored */
+	bool ok;			/* durable and renamed (COMPLETE); false: failed, .partial left */
+	uint64_t frames;		/* 20 ms frames in the file */
+	const char *meta;		/* the META record's text (key=value lines, with numbers) */
+	const char *reason;		/* why it ended */
+};
+
+typedef void (*recording_done_cb)(void *userdata, const struct recording_done *done);
+
 struct recorder_ctx {
+	recording_done_cb done;		/* may be NULL */
+	void *done_userdata;
 	struct writer *writer;
 	uint8_t recipient_pk[VAULT_PK_BYTES];
 	struct oggopus_settings codec;

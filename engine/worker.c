@@ -135,6 +135,8 @@ int worker_start(struct worker *wk, int index, const struct worker_settings *s)
 	if (rc < 0)
 		goto fail_ring;
 	wk->ctx.writer = &wk->writer;
+	wk->ctx.done = s->done;
+	wk->ctx.done_userdata = s->done_userdata;
 	memcpy(wk->ctx.recipient_pk, s->recipient_pk, VAULT_PK_BYTES);
 	wk->ctx.codec = s->codec;
 	wk->ctx.flush_frames = s->flush_frames;

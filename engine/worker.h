@@ -61,6 +61,8 @@ struct worker {
 };
 
 struct worker_settings {
+	recording_done_cb done;		/* the catalog's hook, or NULL */
+	void *done_userdata;
 	const char *dir;
 	const uint8_t *recipient_pk;
 	struct oggopus_settings codec;
