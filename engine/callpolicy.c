@@ -33,6 +33,8 @@ static void count_outcome(struct relay *r, struct call *c, enum gate_outcome out
 	c->line_counted = true;
 	if (outcome == GATE_OUTCOME_NOT_ANNOUNCED)
 		atomic_fetch_add(&r->stats.unannounced, 1);
+	else if (outcome == GATE_OUTCOME_STOPPED_AT_TRANSFER)
+		atomic_fetch_add(&r->stats.stopped_at_transfer, 1);
 	if (policy_line_update(line_of(r, c), c->rule, outcome)) {
 		atomic_fetch_add(&r->stats.unannounced_alarms, 1);
 		log_err("ALARM %s rule %s: %lu call(s) in a row not announced; nothing of them was recorded. "
@@ -62,14 +64,29 @@ static void apply(struct relay *r, struct call *c, const struct gate_out *out)
 		count_outcome(r, c, GATE_OUTCOME_NOT_ANNOUNCED);
 }
 
+/* Pauses that began with this event, counted by kind for the operators. */
+static void count_pauses(struct relay *r, unsigned before, unsigned after)
+{
+	unsigned began = after & ~before;
+
+	if (began & GATE_PAUSE_ANY_HOLD)
+		atomic_fetch_add_explicit(&r->stats.paused_hold, 1, memory_order_relaxed);
+	if (began & (GATE_PAUSE_PAY_CONTROL | GATE_PAUSE_PAY_AGENT | GATE_PAUSE_PAY_IVR))
+		atomic_fetch_add_explicit(&r->stats.paused_payment, 1, memory_order_relaxed);
+}
+
 static void event(struct relay *r, struct call *c, struct gate_event ev)
 {
 	struct gate_out out;
+	unsigned before = c->gate.pause;
 
 	if (c->policy_ended)
 		return;
 	ev.now_ms = relay_now_ms();
 	gate_event(&c->gate, &ev, &out);
+	count_pauses(r, before, c->gate.pause);
+	if (ev.type == GATE_EV_DTMF && c->rule && c->rule->dtmf == POLICY_DTMF_MASK)
+		atomic_fetch_add_explicit(&r->stats.dtmf_masked, 1, memory_order_relaxed);
 	apply(r, c, &out);
 }
 

@@ -2,6 +2,8 @@
 #include "engine/control.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <sys/time.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -34,6 +36,26 @@ static void say(int fd, const char *text)
 
 	/* A client that does not read its answers loses them; we never block. */
 	if (send(fd, line, (size_t)n, MSG_DONTWAIT | MSG_NOSIGNAL) < 0)
+		return;
+}
+
+/* A multi-line answer: "ok N", then N lines. Blocking is bounded: the socket has a send timeout. */
+static void send_stats(struct control *ctl, struct client *cl, const char *format)
+{
+	static char body[32768];
+	char head[32];
+	size_t len;
+	int lines = 0;
+
+	if (!ctl->stats || (strcmp(format, "text") && strcmp(format, "json") && strcmp(format, "prometheus"))) {
+		say(cl->fd, "error stats takes text, json or prometheus");
+		return;
+	}
+	len = ctl->stats(ctl->stats_userdata, format, body, sizeof(body));
+	for (size_t i = 0; i < len; i++)
+		lines += body[i] == '\n';
+	snprintf(head, sizeof(head), "ok %d\n", lines);
+	if (send(cl->fd, head, strlen(head), MSG_NOSIGNAL) < 0 || send(cl->fd, body, len, MSG_NOSIGNAL) < 0)
 		return;
 }
 
@@ -86,6 +108,10 @@ static void handle_line(struct control *ctl, struct client *cl, char *line, unsi
 		return;
 	if (!strcmp(verb, "ping")) {
 		say(cl->fd, "ok pong");
+		return;
+	}
+	if (!strcmp(verb, "stats")) {
+		send_stats(ctl, cl, selector[0] ? selector : "text");
 		return;
 	}
 	if (!strcmp(verb, "pause"))
@@ -218,6 +244,11 @@ static void *control_main(void *arg)
 				say(fd, "error too many control clients");
 				close(fd);
 			} else if (fd >= 0) {
+				struct timeval tv = { .tv_sec = 1 };
+
+				/* Long answers are sent blocking, but never for more than a second. */
+				setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+				fcntl(fd, F_SETFL, 0);
 				clients[slot].fd = fd;
 			}
 		}
@@ -228,7 +259,7 @@ static void *control_main(void *arg)
 	return NULL;
 }
 
-int control_start(struct control *ctl, const char *path)
+int control_start(struct control *ctl, const char *path, control_stats_cb stats, void *stats_userdata)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	int rc;
@@ -237,6 +268,8 @@ int control_start(struct control *ctl, const char *path)
 
 	memset(ctl, 0, sizeof(*ctl));
 	ctl->listen_fd = ctl->relay_efd = ctl->answer_efd = ctl->wake_fd = -1;
+	ctl->stats = stats;
+	ctl->stats_userdata = stats_userdata;
 	if (len >= sizeof(addr.sun_path))
 		return -ENAMETOOLONG;
 	memcpy(ctl->path, path, len + 1);

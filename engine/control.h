@@ -7,6 +7,7 @@
  *   ping
  *   pause number=N | call=ID     pause recording for a card payment
  *   resume number=N | call=ID
+ *   stats [text|json|prometheus] "ok N" then N lines
  *
  * A client that vanishes while a pause it asked for is in force does not
  * resume it: the relay is told the pause state is unknown (the policy keeps
@@ -40,8 +41,13 @@ struct control_answer {
 	char text[CONTROL_LINE];	/* "ok …" or "error …" */
 };
 
+/* Renders the stats for the control thread (engine/stats.c via trunkrecd). */
+typedef size_t (*control_stats_cb)(void *userdata, const char *format, char *buf, size_t size);
+
 struct control {
 	char path[256];
+	control_stats_cb stats;		/* may be NULL */
+	void *stats_userdata;
 	int listen_fd;
 	int relay_efd;			/* wakes the relay: a command is waiting */
 	int answer_efd;			/* wakes the control thread: an answer is waiting */
@@ -52,7 +58,7 @@ struct control {
 	int wake_fd;			/* wakes the control thread to stop */
 };
 
-int control_start(struct control *ctl, const char *path);
+int control_start(struct control *ctl, const char *path, control_stats_cb stats, void *stats_userdata);
 void control_stop(struct control *ctl);
 
 #endif

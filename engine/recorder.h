@@ -68,9 +68,9 @@ struct recorder_ctx {
 	struct oggopus_settings codec;
 	int flush_frames;	/* 20 ms frames per sealed record */
 	struct spsc *events;	/* struct rec_event to the relay; full = dropped, counted */
-	unsigned long events_dropped;
-	/* Counters: written by the worker, read by the main thread after it joined. */
-	unsigned long started, completed, failed, never_stored;
+	_Atomic unsigned long events_dropped;
+	/* Counters: written by the worker, read by anyone (stats). */
+	_Atomic unsigned long started, completed, failed, never_stored;
 };
 
 struct recorder;

@@ -360,8 +360,24 @@ static int next_timeout(struct relay *r, uint64_t now)
 	return timeout;
 }
 
+/* What stats readers on other threads see of the spans. */
+static void publish_spans(struct relay *r)
+{
+	for (int i = 0; i < r->npairs; i++) {
+		struct relay_pair *p = &r->pairs[i];
+		unsigned calls = (unsigned)__builtin_popcount(p->busy[SIDE_A]);
+
+		for (int s = 0; s < 2; s++) {
+			atomic_store_explicit(&r->stats.span[i].port_up[s], p->port[s].up, memory_order_relaxed);
+			atomic_store_explicit(&r->stats.span[i].link_up[s], p->link_up[s], memory_order_relaxed);
+		}
+		atomic_store_explicit(&r->stats.span[i].calls, calls, memory_order_relaxed);
+	}
+}
+
 static void housekeeping(struct relay *r, uint64_t now)
 {
+	publish_spans(r);
 	for (int i = 0; i < r->npairs; i++) {
 		struct relay_pair *p = &r->pairs[i];
 		bool retried = false;
@@ -439,7 +455,19 @@ static void wake_workers(struct relay *r)
 static void record_batch_time(struct relay *r, uint64_t t0)
 {
 	uint64_t dt = now_ns() - t0;
+	unsigned b = (unsigned)dt;
 
+	if (dt >= 4) {
+		int msb = 63 - __builtin_clzll(dt);
+
+		b = 4 * (unsigned)(msb - 1) + (unsigned)((dt >> (msb - 2)) & 3);
+	}
+	if (b >= RELAY_BATCH_HIST)
+		b = RELAY_BATCH_HIST - 1;
+	/* Only this thread writes: a relaxed load + store is an increment. */
+	atomic_store_explicit(&r->stats.batch_hist[b],
+			      atomic_load_explicit(&r->stats.batch_hist[b], memory_order_relaxed) + 1,
+			      memory_order_relaxed);
 	if (dt > atomic_load_explicit(&r->stats.batch_ns_max, memory_order_relaxed))
 		atomic_store_explicit(&r->stats.batch_ns_max, dt, memory_order_relaxed);
 	if (dt > 20000000u)

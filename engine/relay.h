@@ -26,6 +26,7 @@
 
 #define RELAY_CALLS_PER_PAIR	64
 #define RELAY_STAGE		4	/* blocks kept per side while pairing frames */
+#define RELAY_BATCH_HIST	128	/* buckets of relay_stats.batch_hist */
 
 enum call_dir { CALL_IN, CALL_OUT };	/* IN: carrier → PBX */
 enum call_state { CALL_SETUP, CALL_ALERTING, CALL_ACTIVE, CALL_CLEARING };
@@ -91,8 +92,21 @@ struct relay_stats {
 	_Atomic unsigned long recordings_started;
 	_Atomic uint64_t batch_ns_max;	/* worst time from wake-up to last pass-through write */
 	_Atomic unsigned long late_batches;	/* batches over 20 ms */
+	/*
+	 * Every batch's time (wake-up to last pass-through write), log2 with 4
+	 * sub-buckets per octave, in ns: bucket b < 4 holds b ns; above, b holds
+	 * [(4 + b % 4) << (b / 4 - 1), (5 + b % 4) << (b / 4 - 1)). The last
+	 * bucket also takes everything longer (≥ 7.5 s). Fixed size, no allocation.
+	 */
+	_Atomic unsigned long batch_hist[RELAY_BATCH_HIST];
 	_Atomic unsigned long calls_at_shutdown;	/* calls still up when the stop came */
 	_Atomic unsigned long unannounced, unannounced_alarms;
+	_Atomic unsigned long stopped_at_transfer, paused_hold, paused_payment, dtmf_masked;
+	/* Spans as the relay sees them, published every loop for stats readers. */
+	struct {
+		_Atomic bool port_up[2], link_up[2];
+		_Atomic unsigned calls;
+	} span[CONFIG_MAX_PAIRS];
 };
 
 struct relay {

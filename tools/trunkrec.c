@@ -27,6 +27,7 @@
 
 #include <ogg/ogg.h>
 
+#include "tools/commands.h"
 #include "engine/vault.h"
 #include "tools/export.h"
 
@@ -691,6 +692,9 @@ static const struct subcommand subcommands[] = {
 	{ "export", cmd_export, "export FILE --key SECFILE -o OUT.{opus,ogg,wav}: decrypt the audio" },
 	{ "meta", cmd_meta, "meta FILE --key SECFILE: print a recording's metadata and timeline" },
 	{ "seal", cmd_seal, "seal --pub PUBFILE [--meta FILE] IN.opus OUT.trec: pack Ogg Opus (tests)" },
+	{ "stats", cmd_stats, "stats [--json|--prometheus] [--socket PATH]: the running daemon's figures" },
+	{ "pause", cmd_pause, "pause number=N|call=ID [--socket PATH]: pause a live call's recording (payment)" },
+	{ "resume", cmd_resume, "resume number=N|call=ID [--socket PATH]: end that pause" },
 };
 
 static void usage(FILE *f)

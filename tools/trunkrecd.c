@@ -8,6 +8,7 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,7 @@
 
 #include "engine/log.h"
 #include "engine/relay.h"
+#include "engine/stats.h"
 #include "engine/worker.h"
 #include "policy/config.h"
 #include "trunks/dchan.h"
@@ -91,6 +93,56 @@ static int load_public_key(const char *path, uint8_t pk[VAULT_PK_BYTES])
 	return 0;
 }
 
+/* Lower and upper bound of a batch_hist bucket, in ns (engine/relay.h). */
+static uint64_t batch_bucket_lo(unsigned b)
+{
+	return b < 4 ? b : (uint64_t)(4 + b % 4) << (b / 4 - 1);
+}
+
+static uint64_t batch_bucket_hi(unsigned b)
+{
+	return b < 4 ? b + 1 : (uint64_t)(5 + b % 4) << (b / 4 - 1);
+}
+
+/* The q-quantile of the batch times, as its bucket's upper bound (≤ 25 % over). */
+static uint64_t batch_quantile_ns(const unsigned long *hist, unsigned long total, double q)
+{
+	unsigned long want = (unsigned long)((double)total * q + 0.5), seen = 0;
+
+	if (!total)
+		return 0;
+	if (want < 1)
+		want = 1;
+	for (unsigned b = 0; b < RELAY_BATCH_HIST; b++) {
+		seen += hist[b];
+		if (seen >= want)
+			return batch_bucket_hi(b);
+	}
+	return batch_bucket_hi(RELAY_BATCH_HIST - 1);
+}
+
+/* Batch latency: percentiles, then the non-empty buckets as lo_ns:count for plots (bench/run). */
+static void print_batch_latency(struct relay *r)
+{
+	unsigned long hist[RELAY_BATCH_HIST], total = 0;
+
+	for (unsigned b = 0; b < RELAY_BATCH_HIST; b++) {
+		hist[b] = atomic_load(&r->stats.batch_hist[b]);
+		total += hist[b];
+	}
+	printf("trunkrecd: batches=%lu batch_p50_us=%.1f batch_p99_us=%.1f batch_p999_us=%.1f batch_max_us=%.1f\n",
+	       total, batch_quantile_ns(hist, total, 0.50) / 1e3, batch_quantile_ns(hist, total, 0.99) / 1e3,
+	       batch_quantile_ns(hist, total, 0.999) / 1e3, atomic_load(&r->stats.batch_ns_max) / 1e3);
+	printf("trunkrecd: batch_hist_ns=");
+	for (unsigned b = 0, first = 1; b < RELAY_BATCH_HIST; b++) {
+		if (!hist[b])
+			continue;
+		printf("%s%llu:%lu", first ? "" : ",", (unsigned long long)batch_bucket_lo(b), hist[b]);
+		first = 0;
+	}
+	printf("\n");
+}
+
 static void print_summary(struct relay *r, struct worker *workers, int nworkers)
 {
 	unsigned long started = 0, completed = 0, failed = 0, frames = 0, never = 0;
@@ -113,7 +165,22 @@ static void print_summary(struct relay *r, struct worker *workers, int nworkers)
 	       atomic_load(&r->stats.blocks), atomic_load(&r->stats.blocks_dropped_write),
 	       (unsigned long long)atomic_load(&r->stats.batch_ns_max) / 1000,
 	       atomic_load(&r->stats.late_batches));
+	print_batch_latency(r);
 	fflush(stdout);
+}
+
+static struct stats_sources stats_sources;
+static _Atomic bool stats_ready;	/* the relay is set up: its counters may be read */
+
+/* Control thread: the operators' view, from the counters the relay and workers publish. */
+static size_t render_stats(void *userdata, const char *format, char *buf, size_t size)
+{
+	enum stats_format f = !strcmp(format, "json") ? STATS_JSON : !strcmp(format, "prometheus") ? STATS_PROMETHEUS
+												    : STATS_TEXT;
+
+	if (!atomic_load(&stats_ready))
+		return (size_t)snprintf(buf, size, "starting\n");
+	return stats_render(userdata, f, buf, size);
 }
 
 static void usage(void)
@@ -212,6 +279,8 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
+	/* Before the control socket opens: its first stats request reads these. */
+	stats_sources = (struct stats_sources){ &relay, workers, nworkers, cfg.recordings };
 	if (cfg.control_socket[0]) {
 		char dir[CONFIG_PATH_MAX];
 		char *slash;
@@ -224,7 +293,7 @@ int main(int argc, char **argv)
 			if (mkdir(dir, 0750) < 0 && errno != EEXIST)
 				fprintf(stderr, "trunkrecd: cannot create %s: %s\n", dir, strerror(errno));
 		}
-		rc = control_start(&control, cfg.control_socket);
+		rc = control_start(&control, cfg.control_socket, render_stats, &stats_sources);
 		if (rc < 0) {
 			fprintf(stderr, "trunkrecd: cannot open the control socket %s: %s; set [general] control_socket "
 				"to a writable path (or empty to have none)\n", cfg.control_socket, strerror(-rc));
@@ -244,6 +313,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "trunkrecd: cannot set up the relay: %s\n", strerror(-rc));
 		return 1;
 	}
+	atomic_store(&stats_ready, true);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);

@@ -65,6 +65,10 @@ rec_pid=$!
 sim_status=0
 wait "$sim_pid" || sim_status=$?
 sim_pid=""
+# The operators' view while the daemon still runs: it must agree with what
+# trunksim placed and with the files on disk (trunkrec stats, issue 5).
+sleep 0.5
+"$trunkrec" stats --json --socket "$tmp/control" > "$tmp/stats.json" || fail "trunkrec stats --json failed"
 kill -TERM "$rec_pid"
 rec_status=0
 wait "$rec_pid" || rec_status=$?
@@ -126,6 +130,12 @@ while IFS='	' read -r id dir pair a_ts b_ts calling called result connect hangup
 done < "$tmp/report.tsv"
 
 recs=$(wc -l < "$tmp/recordings.tsv")
+json_figure() { sed -n "s/.*\"$1\":\([0-9]*\).*/\1/p" "$tmp/stats.json"; }
+placed=$(awk -F'\t' '$1 != "id" && $1 !~ /^#/ && $8 == "ok"' "$tmp/report.tsv" | wc -l)
+relayed=$(( $(json_figure calls_in) + $(json_figure calls_out) ))
+[ "$relayed" -eq "$placed" ] || fail "stats: $relayed calls relayed, trunksim placed $placed"
+[ "$(json_figure recordings_complete)" -eq "$recs" ] || fail "stats: $(json_figure recordings_complete) complete, $recs files"
+[ "$(json_figure calls_active)" -eq 0 ] || fail "stats: calls_active $(json_figure calls_active) after the run"
 [ "$recs" -eq "$calls" ] || fail "$recs recordings for $calls calls"
 [ "$calls" -gt 0 ] || fail "no calls in the report"
 echo "e2e: $calls calls checked, $recs recordings, $failures failures"

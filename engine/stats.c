@@ -1,0 +1,133 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "engine/stats.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/statvfs.h>
+
+/* One figure, described once and rendered in every format. */
+struct figure {
+	const char *name;	/* snake_case, the JSON key and Prometheus metric (trunkrec_ prefix) */
+	const char *help;
+	unsigned long long value;
+};
+
+struct out {
+	char *buf;
+	size_t size, len;
+};
+
+static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void put(struct out *o, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (o->len >= o->size)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(o->buf + o->len, o->size - o->len, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		o->len = o->len + (size_t)n < o->size ? o->len + (size_t)n : o->size - 1;
+}
+
+#define LOAD(x) atomic_load_explicit(&(x), memory_order_relaxed)
+
+static int collect(const struct stats_sources *src, struct figure *f, int max)
+{
+	const struct relay_stats *s = &src->relay->stats;
+	unsigned long rec_started = 0, rec_complete = 0, rec_failed = 0, never = 0, frames = 0;
+	unsigned long long written = 0, sync_max = 0;
+	struct statvfs vfs;
+	int n = 0;
+
+	for (int i = 0; i < src->nworkers; i++) {
+		const struct worker *w = &src->workers[i];
+
+		rec_started += LOAD(w->ctx.started);
+		rec_complete += LOAD(w->ctx.completed);
+		rec_failed += LOAD(w->ctx.failed);
+		never += LOAD(w->ctx.never_stored);
+		frames += LOAD(w->frames);
+		/* Writer counters are plain: a torn read only blurs a figure. */
+		written += w->writer.stats.bytes_written;
+		if (w->writer.stats.sync_ns_max > sync_max)
+			sync_max = w->writer.stats.sync_ns_max;
+	}
+#define FIG(n_, h_, v_) do { if (n < max) f[n++] = (struct figure){ n_, h_, (unsigned long long)(v_) }; } while (0)
+	FIG("calls_in", "inbound calls relayed", LOAD(s->calls_in));
+	FIG("calls_out", "outbound calls relayed", LOAD(s->calls_out));
+	FIG("calls_active", "calls connected now", LOAD(s->calls_active));
+	FIG("calls_failed", "calls cleared before answer", LOAD(s->calls_failed));
+	FIG("recordings_started", "recording files created", rec_started);
+	FIG("recordings_complete", "recordings finished and durable", rec_complete);
+	FIG("recordings_failed", "recordings that failed (I/O)", rec_failed);
+	FIG("recordings_never_stored", "calls the policy never let store anything", never);
+	FIG("policy_unannounced", "calls not announced (nothing stored)", LOAD(s->unannounced));
+	FIG("policy_unannounced_alarms", "unannounced-line alarms raised", LOAD(s->unannounced_alarms));
+	FIG("policy_stopped_at_transfer", "recordings stopped at a transfer", LOAD(s->stopped_at_transfer));
+	FIG("policy_paused_hold", "pauses for hold", LOAD(s->paused_hold));
+	FIG("policy_paused_payment", "pauses for card payment", LOAD(s->paused_payment));
+	FIG("policy_dtmf_masked", "DTMF tones masked", LOAD(s->dtmf_masked));
+	FIG("blocks", "B-channel blocks relayed", LOAD(s->blocks));
+	FIG("blocks_write_dropped", "blocks the card did not take", LOAD(s->blocks_dropped_write));
+	FIG("frames_encoded", "stereo frames encoded", frames);
+	FIG("frames_dropped", "recording frames dropped (worker ring full)", LOAD(s->frames_dropped_ring));
+	FIG("late_batches", "relay batches over 20 ms", LOAD(s->late_batches));
+	FIG("worst_batch_us", "worst relay batch, wake-up to last pass-through write", LOAD(s->batch_ns_max) / 1000);
+	FIG("bytes_written", "recording bytes written", written);
+	FIG("fdatasync_max_us", "slowest fdatasync", sync_max / 1000);
+	if (src->recordings_dir && statvfs(src->recordings_dir, &vfs) == 0)
+		FIG("disk_free_bytes", "free space for recordings", (unsigned long long)vfs.f_bavail * vfs.f_frsize);
+#undef FIG
+	return n;
+}
+
+size_t stats_render(const struct stats_sources *src, enum stats_format format, char *buf, size_t size)
+{
+	struct figure f[32];
+	struct out o = { buf, size, 0 };
+	int n = collect(src, f, 32);
+	const struct relay *r = src->relay;
+
+	if (size)
+		buf[0] = '\0';
+	switch (format) {
+	case STATS_JSON:
+		put(&o, "{\"spans\":[");
+		for (int i = 0; i < r->npairs; i++)
+			put(&o, "%s{\"pair\":\"%s\",\"port_a\":\"%s\",\"port_b\":\"%s\",\"dchan_a\":\"%s\",\"dchan_b\":\"%s\",\"calls\":%u}",
+			    i ? "," : "", r->pairs[i].cfg->name,
+			    LOAD(r->stats.span[i].port_up[0]) ? "up" : "RED", LOAD(r->stats.span[i].port_up[1]) ? "up" : "RED",
+			    LOAD(r->stats.span[i].link_up[0]) ? "up" : "down", LOAD(r->stats.span[i].link_up[1]) ? "up" : "down",
+			    LOAD(r->stats.span[i].calls));
+		put(&o, "]");
+		for (int i = 0; i < n; i++)
+			put(&o, ",\"%s\":%llu", f[i].name, f[i].value);
+		put(&o, "}\n");
+		break;
+	case STATS_PROMETHEUS:
+		for (int i = 0; i < n; i++)
+			put(&o, "# HELP trunkrec_%s %s\n# TYPE trunkrec_%s gauge\ntrunkrec_%s %llu\n", f[i].name, f[i].help,
+			    f[i].name, f[i].name, f[i].value);
+		put(&o, "# HELP trunkrec_span_up port up (1) or in alarm (0)\n# TYPE trunkrec_span_up gauge\n");
+		for (int i = 0; i < r->npairs; i++)
+			for (int s = 0; s < 2; s++)
+				put(&o, "trunkrec_span_up{pair=\"%s\",port=\"%c\"} %d\n", r->pairs[i].cfg->name, s ? 'B' : 'A',
+				    LOAD(r->stats.span[i].port_up[s]) ? 1 : 0);
+		break;
+	case STATS_TEXT:
+		put(&o, "%-10s %-6s %-6s %-8s %-8s %5s\n", "pair", "port A", "port B", "D-chan A", "D-chan B", "calls");
+		for (int i = 0; i < r->npairs; i++)
+			put(&o, "%-10s %-6s %-6s %-8s %-8s %5u\n", r->pairs[i].cfg->name,
+			    LOAD(r->stats.span[i].port_up[0]) ? "up" : "RED", LOAD(r->stats.span[i].port_up[1]) ? "up" : "RED",
+			    LOAD(r->stats.span[i].link_up[0]) ? "up" : "down", LOAD(r->stats.span[i].link_up[1]) ? "up" : "down",
+			    LOAD(r->stats.span[i].calls));
+		put(&o, "\n");
+		for (int i = 0; i < n; i++)
+			put(&o, "%-28s %14llu  %s\n", f[i].name, f[i].value, f[i].help);
+		break;
+	}
+	return o.len;
+}

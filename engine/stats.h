@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: GPL-2.0-or-later */
+/*
+ * What operators see (`trunkrec stats`): a snapshot of the daemon's counters
+ * rendered as text, JSON or Prometheus text exposition. Reads only atomics
+ * the relay and the workers publish, so any thread may call it without
+ * slowing the live path.
+ */
+#ifndef TRUNKREC_ENGINE_STATS_H
+#define TRUNKREC_ENGINE_STATS_H
+
+#include <stddef.h>
+
+#include "engine/relay.h"
+#include "engine/worker.h"
+
+enum stats_format { STATS_TEXT, STATS_JSON, STATS_PROMETHEUS };
+
+struct stats_sources {
+	const struct relay *relay;
+	const struct worker *workers;
+	int nworkers;
+	const char *recordings_dir;	/* for disk free */
+};
+
+/* Render into buf (NUL-terminated, truncated at size). Returns the length written. */
+size_t stats_render(const struct stats_sources *src, enum stats_format format, char *buf, size_t size);
+
+#endif
