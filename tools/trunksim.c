@@ -28,92 +28,18 @@
 #include "trunks/dchan.h"
 #include "trunks/simcard.h"
 
-#define MAX_PAIRS	(SIMCARD_MAX_PORTS / 2)
+#define MAX_PAIRS	SIM_MAX_PAIRS
 #define CALLS_PER_PAIR	30	/* B-channels of an E1 */
 #define MAX_CALLS	9999	/* ids are 4 digits in the numbers */
 #define ANSWER_TICKS	5	/* ~100 ms from ALERTING to CONNECT */
 #define TS_REST_TICKS	25	/* a released timeslot rests 0.5 s before reuse */
 #define CALL_GUARD_MS	20000	/* beyond hold time: a call stuck longer fails */
+#define SCEN_GUARD_MS	60000	/* a scenario's script runs up to ~20 s of line time */
 #define RELEASE_GRACE_MS 3000	/* after both hung up, how long to wait for RELEASE */
 #define TICKS_PER_S	50
 
-enum end { END_CARRIER = 0, END_PBX = 1 };
-static const char *const end_name[] = { "carrier", "pbx" };
-
-enum hangup_plan { HANG_CARRIER, HANG_PBX, HANG_RANDOM };
-
-struct options {
-	const char *dir;
-	int pairs, calls, concurrency;
-	int hold_min, hold_max;		/* ms */
-	double rate;
-	int outbound_pct;
-	enum hangup_plan hangup;
-	bool fast, verbose;
-	uint64_t seed;
-	const char *report;
-	int timeout_s;
-};
-
-/* One far end's side of a call. */
-struct leg {
-	q931_call *call;	/* libpri's handle, NULL once released */
-	int ts;			/* timeslot at this far end; kept for the report */
-	bool watching;		/* checking what arrives on ts */
-	bool connected;		/* sending its stream */
-	bool ever_connected;
-	bool ended;		/* hung up, or was hung up on */
-	bool gone;		/* libpri released the call */
-};
-
-enum call_state { CALL_UNPLACED, CALL_ACTIVE, CALL_DONE };
-
-struct simcall {
-	int id, pair;
-	bool outbound;
-	enum call_state state;
-	char calling[24], called[24];
-	double freq[2];
-	int hold_ticks;
-	enum end hangs_up;
-	struct leg leg[2];
-	struct sim_stream *stream[2];	/* [e]: sent by far end e */
-	uint64_t answer_tick;		/* answering end calls pri_answer then; 0: not due */
-	uint64_t connect_tick, hangup_tick;
-	int hangup_by;			/* enum end, -1 before */
-	int64_t started_ms, ended_ms;
-	char result[48];
-	/* kept after the streams are freed */
-	struct sim_stream_result {
-		unsigned long compared, mismatch, lost;
-		int64_t delay_min, delay_max;
-	} res[2];
-};
-
-struct farend {
-	struct dchan d;
-	int port;			/* card port index */
-	bool up;
-	struct simcall *by_ts[SIMCARD_TS];
-	uint64_t rest_until[SIMCARD_TS];	/* tick before which a freed ts is not chosen */
-};
-
-struct pair {
-	struct farend end[2];
-	int active;
-};
-
-struct sim {
-	struct options opt;
-	struct simcard *card;
-	struct pair pairs[MAX_PAIRS];
-	struct simcall *calls;
-	int next_call;			/* index of the next call to place */
-	int active;
-	double next_start_tick;
-	bool dir_created;
-	int64_t start_ms;
-};
+const char *const sim_end_name[2] = { "carrier", "pbx" };
+#define end_name sim_end_name
 
 static volatile sig_atomic_t stop_signal;
 
@@ -132,8 +58,7 @@ static int64_t now_ms(void)
 
 static bool verbose;
 
-static void logv(struct sim *sim, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void logv(struct sim *sim, const char *fmt, ...)
+void sim_log(struct sim *sim, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -145,6 +70,7 @@ static void logv(struct sim *sim, const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 }
+#define logv sim_log
 
 static uint64_t prng_next(uint64_t *state)
 {
@@ -155,8 +81,7 @@ static uint64_t prng_next(uint64_t *state)
 	return z ^ (z >> 31);
 }
 
-static void set_result(struct simcall *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void set_result(struct simcall *c, const char *fmt, ...)
+void sim_set_result(struct simcall *c, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -166,10 +91,37 @@ static void set_result(struct simcall *c, const char *fmt, ...)
 	vsnprintf(c->result, sizeof(c->result), fmt, ap);
 	va_end(ap);
 }
+#define set_result sim_set_result
+
+/* Append "tick:what" to the call's event trace (report column `events`). */
+void sim_event(struct sim *sim, struct simcall *c, const char *fmt, ...)
+{
+	size_t len = strlen(c->events);
+	char what[64];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(what, sizeof(what), fmt, ap);
+	va_end(ap);
+	logv(sim, "call %d: %s", c->id, what);
+	if (len + strlen(what) + 24 < sizeof(c->events))
+		snprintf(c->events + len, sizeof(c->events) - len, "%s%" PRIu64 ":%s", len ? "," : "",
+			 simcard_tick(sim->card), what);
+}
+
+uint64_t sim_tick(struct sim *sim)
+{
+	return simcard_tick(sim->card);
+}
+
+struct pri *sim_pri(struct sim *sim, struct simcall *c, enum sim_end e)
+{
+	return sim->pairs[c->pair].end[e].d.pri;
+}
 
 /* ---- timeslots of a far end ---- */
 
-static void leg_bind(struct sim *sim, struct simcall *c, enum end e, int ts)
+void sim_leg_bind(struct sim *sim, struct simcall *c, enum sim_end e, int ts)
 {
 	struct farend *fe = &sim->pairs[c->pair].end[e];
 	struct leg *l = &c->leg[e];
@@ -179,11 +131,14 @@ static void leg_bind(struct sim *sim, struct simcall *c, enum end e, int ts)
 		fe->rest_until[l->ts] = simcard_tick(sim->card) + TS_REST_TICKS;
 	}
 	l->ts = ts;
+	if (ts && !l->first_ts)
+		l->first_ts = ts;
 	if (ts)
 		fe->by_ts[ts] = c;
 }
+#define leg_bind sim_leg_bind
 
-static void leg_unbind(struct sim *sim, struct simcall *c, enum end e)
+static void leg_unbind(struct sim *sim, struct simcall *c, enum sim_end e)
 {
 	struct farend *fe = &sim->pairs[c->pair].end[e];
 	int ts = c->leg[e].ts;
@@ -209,12 +164,17 @@ static int farend_pick_ts(struct sim *sim, struct farend *fe, bool from_top)
 	return 0;
 }
 
+int sim_pick_ts(struct sim *sim, struct simcall *c, enum sim_end e)
+{
+	return farend_pick_ts(sim, &sim->pairs[c->pair].end[e], e == END_PBX);
+}
+
 /* ---- the card's callbacks: audio ---- */
 
 static void far_send(void *userdata, int port, int ts, uint64_t tick, uint8_t *ret_block)
 {
 	struct sim *sim = userdata;
-	enum end e = (enum end)(port % 2);
+	enum sim_end e = (enum sim_end)(port % 2);
 	struct simcall *c = sim->pairs[port / 2].end[e].by_ts[ts];
 
 	if (c && c->leg[e].connected && c->stream[e]) {
@@ -227,39 +187,103 @@ static void far_send(void *userdata, int port, int ts, uint64_t tick, uint8_t *r
 static void far_receive(void *userdata, int port, int ts, uint64_t tick, const uint8_t *block)
 {
 	struct sim *sim = userdata;
-	enum end e = (enum end)(port % 2);
+	enum sim_end e = (enum sim_end)(port % 2);
 	struct simcall *c = sim->pairs[port / 2].end[e].by_ts[ts];
 
-	/* Far end e hears what the other far end sent. */
-	if (c && c->leg[e].watching && c->stream[!e])
-		sim_stream_receive(c->stream[!e], tick, block);
+	/* Far end e hears what its receiver is attached to (normally the other far end). */
+	if (c && c->leg[e].watching)
+		sim_rx_receive(&c->leg[e].rx, tick, block);
 }
 
 /* ---- calls ---- */
 
-static void call_finish(struct sim *sim, struct simcall *c)
+/* Fold a receiver's totals into the call's result for the stream it checked. */
+static void rx_close(struct simcall *c, enum sim_end at)
 {
-	for (int e = 0; e < 2; e++) {
-		struct sim_stream *s = c->stream[e];
+	struct sim_rx *rx = &c->leg[at].rx;
+	struct sim_stream_result *r = &c->res[!at];
 
-		leg_unbind(sim, c, (enum end)e);
-		if (!s)
+	if (!rx->from)
+		return;
+	sim_rx_finish(rx);
+	r->compared += rx->compared;
+	r->mismatch += rx->mismatch;
+	r->lost += rx->lost;
+	if (rx->delay_min >= 0 && (r->delay_min < 0 || rx->delay_min < r->delay_min))
+		r->delay_min = rx->delay_min;
+	if (rx->delay_max > r->delay_max)
+		r->delay_max = rx->delay_max;
+	rx->compared = rx->mismatch = rx->lost = 0;
+}
+
+/* After a transfer: far end `at` of c now hears `from` (another call's stream), joined midway. */
+void sim_rx_cross(struct simcall *c, enum sim_end at, struct sim_stream *from)
+{
+	rx_close(c, at);
+	sim_rx_attach(&c->leg[at].rx, from, true);
+	c->leg[at].watching = true;
+}
+
+/* Copy the per-phase pass-through counters out of a stream before it is freed. */
+static void stream_keep(struct simcall *c, enum sim_end e)
+{
+	struct sim_stream *s = c->stream[e];
+
+	for (int i = 0; i < c->nphase; i++) {
+		if (c->phase[i].side != (int)e)
 			continue;
-		sim_stream_finish(s);
-		c->res[e] = (struct sim_stream_result){ s->compared, s->mismatch, s->lost, s->delay_min, s->delay_max };
-		free(s);
-		c->stream[e] = NULL;
+		c->ph_compared[i] = s->ph_compared[i];
+		c->ph_mismatch[i] = s->ph_mismatch[i];
+		c->ph_lost[i] = s->ph_lost[i];
 	}
-	if (!c->leg[END_CARRIER].ever_connected || !c->leg[END_PBX].ever_connected)
+}
+
+static void call_release_streams(struct simcall *c)
+{
+	struct simcall *calls[2] = { c, c->partner };
+
+	/* Receivers may check the partner's streams (after a transfer): close them all first. */
+	for (int i = 0; i < 2; i++)
+		for (int e = 0; calls[i] && e < 2; e++)
+			rx_close(calls[i], (enum sim_end)e);
+	for (int i = 0; i < 2; i++) {
+		for (int e = 0; calls[i] && e < 2; e++) {
+			if (!calls[i]->stream[e])
+				continue;
+			stream_keep(calls[i], (enum sim_end)e);
+			free(calls[i]->stream[e]);
+			calls[i]->stream[e] = NULL;
+		}
+	}
+}
+
+/* The verdict on a call whose streams are released. */
+static void call_conclude(struct sim *sim, struct simcall *c)
+{
+	if (!c->connect_optional && (!c->leg[END_CARRIER].ever_connected || !c->leg[END_PBX].ever_connected))
 		set_result(c, "failed:not-connected");
+	scen_finish(sim, c);
 	set_result(c, "ok");
-	c->state = CALL_DONE;
-	sim->active--;
-	sim->pairs[c->pair].active--;
 	logv(sim, "call %d done: %s", c->id, c->result);
 }
 
-static void leg_stop(struct simcall *c, enum end e)
+static void call_finish(struct sim *sim, struct simcall *c)
+{
+	for (int e = 0; e < 2; e++)
+		leg_unbind(sim, c, (enum sim_end)e);
+	c->state = CALL_DONE;
+	sim->active--;
+	sim->pairs[c->pair].active--;
+	/* Linked calls check each other's streams after a transfer: judge both when both are over. */
+	if (c->partner && c->partner->state == CALL_ACTIVE)
+		return;
+	call_release_streams(c);
+	call_conclude(sim, c);
+	if (c->partner && c->partner->state == CALL_DONE)
+		call_conclude(sim, c->partner);
+}
+
+static void leg_stop(struct simcall *c, enum sim_end e)
 {
 	c->leg[e].ended = true;
 	c->leg[e].connected = false;
@@ -267,7 +291,7 @@ static void leg_stop(struct simcall *c, enum end e)
 }
 
 /* This far end hangs up (or gives up on) its side of the call. */
-static void leg_hangup(struct sim *sim, struct simcall *c, enum end e, int cause)
+void sim_leg_hangup(struct sim *sim, struct simcall *c, enum sim_end e, int cause)
 {
 	struct leg *l = &c->leg[e];
 
@@ -281,21 +305,22 @@ static void leg_hangup(struct sim *sim, struct simcall *c, enum end e, int cause
 	if (l->call && !l->gone)
 		pri_hangup(sim->pairs[c->pair].end[e].d.pri, l->call, cause);
 }
+#define leg_hangup sim_leg_hangup
 
 static void call_abort(struct sim *sim, struct simcall *c, const char *why, int cause)
 {
 	set_result(c, "failed:%s", why);
 	for (int e = 0; e < 2; e++) {
-		leg_hangup(sim, c, (enum end)e, cause);
+		leg_hangup(sim, c, (enum sim_end)e, cause);
 		c->leg[e].gone = true;
 		c->leg[e].call = NULL;
 	}
 	call_finish(sim, c);
 }
 
-static int call_place(struct sim *sim, struct simcall *c)
+int sim_call_place(struct sim *sim, struct simcall *c)
 {
-	enum end o = c->outbound ? END_PBX : END_CARRIER;
+	enum sim_end o = c->outbound ? END_PBX : END_CARRIER;
 	struct farend *fe = &sim->pairs[c->pair].end[o];
 	struct pri *pri = fe->d.pri;
 	struct pri_sr *sr;
@@ -308,7 +333,14 @@ static int call_place(struct sim *sim, struct simcall *c)
 		if (!c->stream[e])
 			return -ENOMEM;	/* the caller aborts the call: frees the other */
 		/* direction 0 = carrier→PBX (a2b), 1 = PBX→carrier (b2a) */
-		sim_stream_init(c->stream[e], sim->opt.seed, c->id, e, c->freq[e]);
+		sim_stream_init(c->stream[e], sim->opt.seed, c->id, e);
+	}
+	for (int e = 0; e < 2; e++) {
+		struct sim_sound tone = sim_sound_tone(c->freq[e], 0, 0);
+
+		/* basic: the call's own tone from the first block; scenarios change it per phase */
+		sim_stream_set(c->stream[e], &tone, -1);
+		sim_rx_attach(&c->leg[e].rx, c->stream[!e], false);
 	}
 	c->state = CALL_ACTIVE;
 	c->started_ms = now_ms();
@@ -339,17 +371,20 @@ static int call_place(struct sim *sim, struct simcall *c)
 	     c->calling, c->called, end_name[o], ts);
 	return 0;
 }
+#define call_place sim_call_place
 
-static struct simcall *find_call(struct sim *sim, int pair, enum end e, q931_call *call)
+struct simcall *sim_find_call(struct sim *sim, int pair, enum sim_end e, q931_call *call)
 {
+	if (!call)
+		return NULL;
 	for (int ts = 1; ts < SIMCARD_TS; ts++) {
 		struct simcall *c = sim->pairs[pair].end[e].by_ts[ts];
 
 		if (c && c->leg[e].call == call)
 			return c;
 	}
-	/* Released legs are unbound from their timeslot but still in the call. */
-	for (int i = 0; i < sim->opt.calls; i++) {
+	/* Released or held legs have no timeslot but are still in the call. */
+	for (int i = 0; i < sim->ncalls; i++) {
 		struct simcall *c = &sim->calls[i];
 
 		if (c->state == CALL_ACTIVE && c->pair == pair && c->leg[e].call == call)
@@ -357,31 +392,40 @@ static struct simcall *find_call(struct sim *sim, int pair, enum end e, q931_cal
 	}
 	return NULL;
 }
+#define find_call sim_find_call
 
-/* The call id a calling number encodes at this far end, or -1. */
-static int parse_id(const char *calling, enum end at)
+/* The call a calling number encodes at this far end, or NULL. */
+static struct simcall *parse_call(struct sim *sim, const char *calling, enum sim_end at)
 {
-	/* Inbound calls ring at the PBX, outbound ones at the carrier. */
-	const char *prefix = at == END_PBX ? "5550100" : "3";
-	size_t len = strlen(prefix);
-	char *endp;
-	long id;
+	/* Inbound calls ring at the PBX, outbound and consultation calls at the carrier. */
+	static const char *const prefixes[2][2] = { { "3", "4" }, { "5550100", NULL } };
 
-	if (strncmp(calling, prefix, len) || strlen(calling) != len + 4)
-		return -1;
-	id = strtol(calling + len, &endp, 10);
-	return *endp || id < 1 || id > MAX_CALLS ? -1 : (int)id;
+	for (int k = 0; k < 2; k++) {
+		const char *prefix = prefixes[at][k];
+		size_t len = prefix ? strlen(prefix) : 0;
+		char *endp;
+		long id;
+
+		if (!prefix || strncmp(calling, prefix, len) || strlen(calling) != len + 4)
+			continue;
+		id = strtol(calling + len, &endp, 10);
+		if (*endp || id < 1 || id > sim->opt.calls)
+			return NULL;
+		if (k == 1)	/* "4" + the main call's id: its consultation call */
+			return sim->ncalls > sim->opt.calls ? &sim->calls[sim->opt.calls + id - 1] : NULL;
+		return &sim->calls[id - 1];
+	}
+	return NULL;
 }
 
-static void on_ring(struct sim *sim, int pair, enum end e, const pri_event *ev)
+static void on_ring(struct sim *sim, int pair, enum sim_end e, const pri_event *ev)
 {
 	/* Copy first: the event dies with the next libpri call on this instance. */
 	q931_call *call = ev->ring.call;
 	int ts = DCHAN_BCHANNEL(ev->ring.channel);
-	int id = parse_id(ev->ring.callingnum, e);
 	struct farend *fe = &sim->pairs[pair].end[e];
 	struct pri *pri = fe->d.pri;
-	struct simcall *c = id > 0 && id <= sim->opt.calls ? &sim->calls[id - 1] : NULL;
+	struct simcall *c = parse_call(sim, ev->ring.callingnum, e);
 
 	if (!c || c->state != CALL_ACTIVE || c->pair != pair || c->outbound != (e == END_CARRIER) || c->leg[e].call) {
 		logv(sim, "%s %d: unexpected SETUP from %s: rejected", end_name[e], pair + 1, ev->ring.callingnum);
@@ -409,7 +453,7 @@ static void on_ring(struct sim *sim, int pair, enum end e, const pri_event *ev)
 	logv(sim, "call %d: %s rings on ts %d", c->id, end_name[e], ts);
 }
 
-static void on_channel(struct sim *sim, struct simcall *c, enum end e, int channel)
+static void on_channel(struct sim *sim, struct simcall *c, enum sim_end e, int channel)
 {
 	int ts = DCHAN_BCHANNEL(channel);
 	struct farend *fe = &sim->pairs[c->pair].end[e];
@@ -425,9 +469,9 @@ static void on_channel(struct sim *sim, struct simcall *c, enum end e, int chann
 	leg_bind(sim, c, e, ts);
 }
 
-static void on_pair_down(struct sim *sim, int pair, enum end e)
+static void on_pair_down(struct sim *sim, int pair, enum sim_end e)
 {
-	for (int i = 0; i < sim->opt.calls; i++) {
+	for (int i = 0; i < sim->ncalls; i++) {
 		struct simcall *c = &sim->calls[i];
 
 		if (c->state == CALL_ACTIVE && c->pair == pair)
@@ -436,7 +480,22 @@ static void on_pair_down(struct sim *sim, int pair, enum end e)
 	}
 }
 
-static void handle_event(struct sim *sim, int pair, enum end e, const pri_event *ev)
+/* Far end e's leg was cleared by the other side (DISCONNECT or RELEASE it did not ask for). */
+static void leg_cleared(struct sim *sim, struct simcall *c, enum sim_end e, int cause)
+{
+	struct leg *l = &c->leg[e];
+
+	if (l->ended)
+		return;
+	l->released_by_peer = true;
+	/* Cleared before our planned hang-up, and not as the scenario wants: the call failed. */
+	if (c->hangup_by < 0 && !l->release_ok)
+		set_result(c, "failed:%d", cause);
+	leg_stop(c, e);
+	scen_leg_released(sim, c, e);
+}
+
+static void handle_event(struct sim *sim, int pair, enum sim_end e, const pri_event *ev)
 {
 	struct farend *fe = &sim->pairs[pair].end[e];
 	struct pri *pri = fe->d.pri;
@@ -472,6 +531,7 @@ static void handle_event(struct sim *sim, int pair, enum end e, const pri_event 
 			return;
 		c->leg[e].connected = c->leg[e].ever_connected = true;
 		logv(sim, "call %d: %s got CONNECT", c->id, end_name[e]);
+		scen_connected(sim, c, e);
 		return;
 	case PRI_EVENT_HANGUP_REQ: {
 		q931_call *call = ev->hangup.call;
@@ -483,10 +543,7 @@ static void handle_event(struct sim *sim, int pair, enum end e, const pri_event 
 			return;
 		}
 		logv(sim, "call %d: %s got DISCONNECT cause %d", c->id, end_name[e], cause);
-		/* Cleared before our planned hang-up: the call failed with that cause. */
-		if (c->hangup_by < 0)
-			set_result(c, "failed:%d", cause);
-		leg_stop(c, e);
+		leg_cleared(sim, c, e, cause);
 		pri_hangup(pri, call, cause);
 		return;
 	}
@@ -503,9 +560,7 @@ static void handle_event(struct sim *sim, int pair, enum end e, const pri_event 
 		}
 		logv(sim, "call %d: %s got %s cause %d", c->id, end_name[e],
 		     kind == PRI_EVENT_HANGUP ? "RELEASE" : "RELEASE ack", cause);
-		if (c->hangup_by < 0)
-			set_result(c, "failed:%d", cause);
-		leg_stop(c, e);
+		leg_cleared(sim, c, e, cause);
 		c->leg[e].gone = true;
 		c->leg[e].call = NULL;
 		/* RELEASE: libpri frees the call once we answer it (as Asterisk does). */
@@ -517,6 +572,20 @@ static void handle_event(struct sim *sim, int pair, enum end e, const pri_event 
 		return;
 	}
 	default:
+		c = NULL;
+		switch (ev->e) {
+		case PRI_EVENT_HOLD_ACK: c = find_call(sim, pair, e, ev->hold_ack.call); break;
+		case PRI_EVENT_HOLD_REJ: c = find_call(sim, pair, e, ev->hold_rej.call); break;
+		case PRI_EVENT_RETRIEVE_ACK: c = find_call(sim, pair, e, ev->retrieve_ack.call); break;
+		case PRI_EVENT_RETRIEVE_REJ: c = find_call(sim, pair, e, ev->retrieve_rej.call); break;
+		case PRI_EVENT_NOTIFY: c = find_call(sim, pair, e, ev->notify.call); break;
+		case PRI_EVENT_FACILITY: c = find_call(sim, pair, e, ev->facility.call); break;
+		case PRI_EVENT_HOLD: c = find_call(sim, pair, e, ev->hold.call); break;
+		case PRI_EVENT_RETRIEVE: c = find_call(sim, pair, e, ev->retrieve.call); break;
+		default: break;
+		}
+		if (scen_event(sim, pair, e, c, ev))
+			return;
 		logv(sim, "%s %d: %s ignored", end_name[e], pair + 1, pri_event2str(ev->e));
 		return;
 	}
@@ -531,37 +600,71 @@ static bool pair_ready(struct sim *sim, int pair)
 	return p->end[END_CARRIER].up && p->end[END_PBX].up;
 }
 
+/* --line-down: take a port's line away and bring it back, on schedule. */
+static void line_down_tick(struct sim *sim, uint64_t tick)
+{
+	for (int i = 0; i < sim->opt.nline_down; i++) {
+		struct sim_line_down *ld = &sim->opt.line_down[i];
+		int port = sim->pairs[ld->pair].end[ld->side].port;
+		int rc;
+
+		if (!ld->down && !ld->done && tick >= ld->at) {
+			rc = simcard_port_down(sim->card, port);
+			fprintf(stderr, "trunksim: tick %" PRIu64 ": line of pair %d %s side down%s%s\n", tick,
+				ld->pair + 1, end_name[ld->side], rc ? ": " : "", rc ? strerror(-rc) : "");
+			ld->down = true;
+		} else if (ld->down && tick >= ld->at + ld->ticks) {
+			rc = simcard_port_up(sim->card, port);
+			fprintf(stderr, "trunksim: tick %" PRIu64 ": line of pair %d %s side up%s%s\n", tick,
+				ld->pair + 1, end_name[ld->side], rc ? ": " : "", rc ? strerror(-rc) : "");
+			ld->down = false;
+			ld->done = true;
+		}
+	}
+}
+
 static void calls_tick(struct sim *sim)
 {
 	uint64_t tick = simcard_tick(sim->card);
 	int64_t now = now_ms();
+	int64_t guard = CALL_GUARD_MS + sim->opt.hold_max + (sim->opt.scenario != SCEN_BASIC ? SCEN_GUARD_MS : 0);
 
-	for (int i = 0; i < sim->next_call; i++) {
+	line_down_tick(sim, tick);
+	for (int i = 0; i < sim->ncalls; i++) {
 		struct simcall *c = &sim->calls[i];
-		enum end a = c->outbound ? END_CARRIER : END_PBX;	/* the answering end */
+		enum sim_end a = c->outbound ? END_CARRIER : END_PBX;	/* the answering end */
 		struct leg *al = &c->leg[a];
 
 		if (c->state != CALL_ACTIVE)
 			continue;
 		if (c->answer_tick && tick >= c->answer_tick && al->call && !al->ended) {
 			c->answer_tick = 0;
-			pri_answer(sim->pairs[c->pair].end[a].d.pri, al->call, al->ts, 1);
-			al->connected = al->ever_connected = true;
-			c->connect_tick = tick;
-			logv(sim, "call %d: %s answers", c->id, end_name[a]);
+			if (!scen_before_answer(sim, c)) {
+				pri_answer(sim->pairs[c->pair].end[a].d.pri, al->call, al->ts, 1);
+				al->connected = al->ever_connected = true;
+				c->connect_tick = tick;
+				logv(sim, "call %d: %s answers", c->id, end_name[a]);
+				scen_connected(sim, c, a);
+			}
 		}
-		/* Hold time runs from the answer; the hang-up waits until both ends are talking. */
-		if (c->hangup_by < 0 && c->connect_tick && tick >= c->connect_tick + (uint64_t)c->hold_ticks &&
-		    c->leg[0].connected && c->leg[1].connected) {
-			logv(sim, "call %d: %s hangs up", c->id, end_name[c->hangs_up]);
-			leg_hangup(sim, c, c->hangs_up, PRI_CAUSE_NORMAL_CLEARING);
+		if (sim->opt.scenario == SCEN_BASIC) {
+			/* Hold time runs from the answer; the hang-up waits until both ends are talking. */
+			if (c->hangup_by < 0 && c->connect_tick && tick >= c->connect_tick + (uint64_t)c->hold_ticks &&
+			    c->leg[0].connected && c->leg[1].connected) {
+				logv(sim, "call %d: %s hangs up", c->id, end_name[c->hangs_up]);
+				leg_hangup(sim, c, c->hangs_up, PRI_CAUSE_NORMAL_CLEARING);
+			}
+		} else {
+			scen_tick(sim, c, tick);
+			if (c->state != CALL_ACTIVE)
+				continue;
 		}
 		if (c->leg[0].ended && c->leg[1].ended && !c->ended_ms)
 			c->ended_ms = now;
 		if (c->ended_ms && now - c->ended_ms > RELEASE_GRACE_MS) {
 			/* Both sides cleared; a lost RELEASE must not hold the run. */
 			call_finish(sim, c);
-		} else if (now - c->started_ms > CALL_GUARD_MS + sim->opt.hold_max) {
+		} else if (now - c->started_ms > guard) {
 			call_abort(sim, c, "timeout", PRI_CAUSE_RECOVERY_ON_TIMER_EXPIRE);
 		}
 	}
@@ -627,6 +730,9 @@ static void calls_plan(struct sim *sim)
 		}
 		for (int e = 0; e < 2; e++)
 			c->res[e].delay_min = c->res[e].delay_max = -1;
+		c->cur_phase[0] = c->cur_phase[1] = -1;
+		c->expect_recording = "yes";
+		scen_plan(sim, c);
 	}
 }
 
@@ -646,22 +752,54 @@ static int write_report(struct sim *sim)
 
 	if (!f)
 		return -errno;
+	/* The columns after b2a_delay_max are newer: readers of the old ones ignore them. */
 	fputs("id\tdir\tpair\ta_ts\tb_ts\tcalling\tcalled\tresult\tconnect_tick\thangup_tick\thangup_by"
 	      "\tfreq_carrier\tfreq_pbx\ta2b_compared\ta2b_mismatch\ta2b_lost\ta2b_delay_min\ta2b_delay_max"
-	      "\tb2a_compared\tb2a_mismatch\tb2a_lost\tb2a_delay_min\tb2a_delay_max\n", f);
-	for (int i = 0; i < sim->opt.calls; i++) {
+	      "\tb2a_compared\tb2a_mismatch\tb2a_lost\tb2a_delay_min\tb2a_delay_max"
+	      "\tscenario\texpect_recording\trecord_from_tick\tparent\tevents\n", f);
+	for (int i = 0; i < sim->ncalls; i++) {
 		const struct simcall *c = &sim->calls[i];
 
+		/* Consultation slots the scenario never used are not calls. */
+		if (c->consult && c->state == CALL_UNPLACED && !c->result[0])
+			continue;
 		fprintf(f, "%d\t%s\t%d\t%d\t%d\t%s\t%s\t%s\t%" PRIu64 "\t%" PRIu64 "\t%s\t%.1f\t%.1f",
-			c->id, c->outbound ? "out" : "in", c->pair + 1, c->leg[END_CARRIER].ts, c->leg[END_PBX].ts,
-			c->calling, c->called, c->result, c->connect_tick, c->hangup_tick,
+			c->id, c->outbound ? "out" : "in", c->pair + 1, c->leg[END_CARRIER].first_ts,
+			c->leg[END_PBX].first_ts, c->calling, c->called, c->result, c->connect_tick, c->hangup_tick,
 			c->hangup_by < 0 ? "-" : end_name[c->hangup_by], c->freq[END_CARRIER], c->freq[END_PBX]);
 		for (int e = 0; e < 2; e++) {
 			fprintf(f, "\t%lu\t%lu\t%lu", c->res[e].compared, c->res[e].mismatch, c->res[e].lost);
 			print_delay(f, c->res[e].delay_min);
 			print_delay(f, c->res[e].delay_max);
 		}
-		fputc('\n', f);
+		fprintf(f, "\t%s\t%s\t%" PRIu64 "\t%d\t%s\n", scen_name(sim->opt.scenario), c->expect_recording,
+			c->record_from_tick, c->consult && c->partner ? c->partner->id : 0, c->events[0] ? c->events : "-");
+	}
+	if (fclose(f) != 0)
+		return -errno;
+
+	if ((size_t)snprintf(path, sizeof(path), "%s.phases", sim->opt.report) >= sizeof(path))
+		return -ENAMETOOLONG;
+	f = fopen(path, "we");
+	if (!f)
+		return -errno;
+	fputs("id\tphase\tside\tfreq\tstart_tick\tend_tick\texpect\tlevel_db\trelay"
+	      "\tpass_compared\tpass_mismatch\tpass_lost\n", f);
+	for (int i = 0; i < sim->ncalls; i++) {
+		const struct simcall *c = &sim->calls[i];
+
+		for (int k = 0; k < c->nphase; k++) {
+			const struct sim_phase *ph = &c->phase[k];
+			static const char *const expect[] = { "stored", "absent", "any" };
+
+			if (ph->dtmf)
+				fprintf(f, "%d\t%s\t%s\tdtmf", c->id, ph->name, end_name[ph->side]);
+			else
+				fprintf(f, "%d\t%s\t%s\t%.1f", c->id, ph->name, end_name[ph->side], ph->freq);
+			fprintf(f, "\t%" PRIu64 "\t%" PRIu64 "\t%s\t%.1f\t%s\t%lu\t%lu\t%lu\n", ph->start,
+				ph->end ? ph->end : (c->hangup_tick ? c->hangup_tick + 1 : ph->start), expect[ph->expect],
+				ph->level_db, ph->relay ? "yes" : "no", c->ph_compared[k], c->ph_mismatch[k], c->ph_lost[k]);
+		}
 	}
 	if (fclose(f) != 0)
 		return -errno;
@@ -691,9 +829,14 @@ static int summarize(struct sim *sim)
 	unsigned long ok = 0, compared = 0, mismatch = 0, lost = 0, underruns = 0, overruns = 0;
 	int64_t dmin = -1, dmax = -1;
 
-	for (int i = 0; i < sim->opt.calls; i++) {
+	int ncalls = 0;
+
+	for (int i = 0; i < sim->ncalls; i++) {
 		const struct simcall *c = &sim->calls[i];
 
+		if (c->consult && c->state == CALL_UNPLACED && !c->result[0])
+			continue;
+		ncalls++;
 		ok += !strcmp(c->result, "ok");
 		for (int e = 0; e < 2; e++) {
 			compared += c->res[e].compared;
@@ -712,7 +855,9 @@ static int summarize(struct sim *sim)
 		underruns += st.underruns;
 		overruns += st.overruns;
 	}
-	printf("trunksim: calls=%d ok=%lu failed=%lu\n", sim->opt.calls, ok, (unsigned long)sim->opt.calls - ok);
+	printf("trunksim: calls=%d ok=%lu failed=%lu\n", ncalls, ok, (unsigned long)ncalls - ok);
+	if (sim->opt.scenario != SCEN_BASIC)
+		printf("trunksim: scenario=%s\n", scen_name(sim->opt.scenario));
 	if (dmin < 0)
 		printf("trunksim: passthrough compared=%lu mismatch=%lu lost=%lu delay_ticks=-..-\n",
 		       compared, mismatch, lost);
@@ -721,7 +866,13 @@ static int summarize(struct sim *sim)
 		       compared, mismatch, lost, dmin, dmax);
 	printf("trunksim: card underruns=%lu overruns=%lu\n", underruns, overruns);
 	fflush(stdout);
-	return ok == (unsigned long)sim->opt.calls && !mismatch && !lost ? 0 : 1;
+	/*
+	 * basic: every block must pass. Scenarios judge pass-through per phase
+	 * (blocks of a held call are not relayed, for one) in each call's result.
+	 */
+	if (sim->opt.scenario != SCEN_BASIC)
+		return ok == (unsigned long)ncalls ? 0 : 1;
+	return ok == (unsigned long)ncalls && !mismatch && !lost ? 0 : 1;
 }
 
 /* ---- command line ---- */
@@ -730,7 +881,13 @@ static void usage(FILE *f)
 {
 	fputs("usage: trunksim --dir DIR [--pairs N] [--calls TOTAL] [--concurrency C] [--hold MS[-MS]]\n"
 	      "                [--rate CALLS_PER_S] [--outbound PCT] [--hangup carrier|pbx|random]\n"
-	      "                [--law alaw] [--fast] [--seed S] [--report FILE] [--timeout SEC] [--verbose]\n",
+	      "                [--law alaw] [--fast] [--seed S] [--report FILE] [--timeout SEC] [--verbose]\n"
+	      "                [--scenario NAME] [--prompt FILE.wav] [--control SOCKET]\n"
+	      "                [--line-down PAIR:a|b:AT_TICK:FOR_TICKS]...\n"
+	      "       trunksim --make-prompt OUT.wav\n"
+	      "scenarios: basic announce-present announce-absent announce-truncated announce-play hold\n"
+	      "           hold-other-ts notify-hold ect transfer-on-disconnect deflect connected-line\n"
+	      "           payment-command payment-agent-code payment-ivr card-digits\n",
 	      f);
 }
 
@@ -770,6 +927,10 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "report", required_argument, NULL, 'R' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "verbose", no_argument, NULL, 'v' },
+		{ "scenario", required_argument, NULL, 'S' },
+		{ "prompt", required_argument, NULL, 'P' },
+		{ "control", required_argument, NULL, 'C' },
+		{ "line-down", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -864,6 +1025,36 @@ static int parse_options(int argc, char **argv, struct options *o)
 		case 'v':
 			o->verbose = true;
 			break;
+		case 'S': {
+			int sc = scen_parse(optarg);
+
+			if (sc < 0)
+				return bad_option("--scenario", optarg, "see --help for the list");
+			o->scenario = (enum sim_scenario)sc;
+			break;
+		}
+		case 'P':
+			o->prompt_path = optarg;
+			break;
+		case 'C':
+			o->control_path = optarg;
+			break;
+		case 'L': {
+			struct sim_line_down *ld = &o->line_down[o->nline_down];
+			unsigned int pair, at, ticks;
+			char side, extra;
+
+			if (o->nline_down == SIM_MAX_LINE_DOWN)
+				return bad_option("--line-down", optarg, "give it at most 4 times");
+			if (sscanf(optarg, "%u:%c:%u:%u%c", &pair, &side, &at, &ticks, &extra) != 4 ||
+			    pair < 1 || pair > MAX_PAIRS || (side != 'a' && side != 'b') || at < 1 || ticks < 1)
+				return bad_option("--line-down", optarg,
+						  "give PAIR:SIDE:AT_TICK:FOR_TICKS, e.g. 1:a:500:100 (side a = carrier, b = PBX)");
+			*ld = (struct sim_line_down){ .pair = (int)pair - 1, .side = side == 'a' ? END_CARRIER : END_PBX,
+						      .at = at, .ticks = ticks };
+			o->nline_down++;
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -880,6 +1071,16 @@ static int parse_options(int argc, char **argv, struct options *o)
 		fprintf(stderr, "trunksim: no --dir: give the directory to create the card's ports in\n");
 		return -EINVAL;
 	}
+	for (int i = 0; i < o->nline_down; i++)
+		if (o->line_down[i].pair >= o->pairs) {
+			fprintf(stderr, "trunksim: --line-down names pair %d, but there are %d pair(s)\n",
+				o->line_down[i].pair + 1, o->pairs);
+			return -EINVAL;
+		}
+	if (o->scenario == SCEN_PAYMENT_COMMAND && !o->control_path) {
+		fprintf(stderr, "trunksim: --scenario payment-command needs --control SOCKET (trunkrecd's control socket)\n");
+		return -EINVAL;
+	}
 	if (o->concurrency > o->pairs * CALLS_PER_PAIR) {
 		if (concurrency_set) {
 			fprintf(stderr, "trunksim: --concurrency %d is more than 30 calls per pair on %d pair(s); "
@@ -893,7 +1094,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 
 /* ---- main loop ---- */
 
-static void service_farend(struct sim *sim, int pair, enum end e, bool readable)
+static void service_farend(struct sim *sim, int pair, enum sim_end e, bool readable)
 {
 	struct farend *fe = &sim->pairs[pair].end[e];
 	pri_event *ev;
@@ -952,7 +1153,7 @@ static int run(struct sim *sim)
 		if (rc > 0)
 			calls_tick(sim);
 		for (int i = 0; i < 2 * sim->opt.pairs; i++)
-			service_farend(sim, i / 2, (enum end)(i % 2), rc >= 0 && (pfd[1 + i].revents & POLLIN));
+			service_farend(sim, i / 2, (enum sim_end)(i % 2), rc >= 0 && (pfd[1 + i].revents & POLLIN));
 	}
 	return 0;
 }
@@ -960,12 +1161,12 @@ static int run(struct sim *sim)
 /* Anything still open when the run ends fails, with the reason. */
 static void calls_close(struct sim *sim, const char *why)
 {
-	for (int i = 0; i < sim->opt.calls; i++) {
+	for (int i = 0; i < sim->ncalls; i++) {
 		struct simcall *c = &sim->calls[i];
 
 		if (c->state == CALL_ACTIVE)
 			call_abort(sim, c, why, PRI_CAUSE_NORMAL_CLEARING);
-		else if (c->state == CALL_UNPLACED)
+		else if (c->state == CALL_UNPLACED && !c->consult)
 			set_result(c, "failed:not-placed");
 	}
 }
@@ -1018,19 +1219,57 @@ static int setup(struct sim *sim)
 	return 0;
 }
 
+static int make_prompt(const char *path)
+{
+	int16_t *pcm;
+	size_t len;
+	int rc = sim_prompt_make(&pcm, &len);
+
+	if (!rc)
+		rc = sim_wav_write(path, pcm, len);
+	if (rc) {
+		fprintf(stderr, "trunksim: cannot write the prompt %s: %s\n", path, strerror(-rc));
+		return 2;
+	}
+	free(pcm);
+	printf("trunksim: wrote %s: %zu samples (%.1f s), 8 kHz mono 16 bit\n", path, len, len / 8000.0);
+	return 0;
+}
+
+/* --prompt FILE, or the synthetic prompt; and the A-law blocks trunkrecd will play of it. */
+static int load_prompt(struct sim *sim)
+{
+	int rc = sim->opt.prompt_path ? sim_wav_read(sim->opt.prompt_path, &sim->prompt, &sim->prompt_len)
+				      : sim_prompt_make(&sim->prompt, &sim->prompt_len);
+
+	if (!rc)
+		rc = sim_prompt_alaw(sim->prompt, sim->prompt_len, &sim->prompt_alaw, &sim->prompt_blocks);
+	if (rc)
+		fprintf(stderr, "trunksim: no prompt: %s\n", strerror(-rc));
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct sim sim = { 0 };
 	struct sigaction sa = { .sa_handler = on_signal };
 	int rc, status;
 
+	if (argc == 3 && !strcmp(argv[1], "--make-prompt"))
+		return make_prompt(argv[2]);
 	if (parse_options(argc, argv, &sim.opt))
 		return 2;
 	verbose = sim.opt.verbose;
 	dchan_set_logging(sim.opt.verbose);
-	sim.calls = calloc((size_t)sim.opt.calls, sizeof(*sim.calls));
+	/* A consultation-call slot per main call when the scenario places them. */
+	sim.ncalls = sim.opt.calls * (scen_needs_consult(sim.opt.scenario) ? 2 : 1);
+	sim.calls = calloc((size_t)sim.ncalls, sizeof(*sim.calls));
 	if (!sim.calls) {
 		fprintf(stderr, "trunksim: out of memory for %d calls\n", sim.opt.calls);
+		return 2;
+	}
+	if ((scen_needs_prompt(sim.opt.scenario) || sim.opt.prompt_path) && load_prompt(&sim)) {
+		free(sim.calls);
 		return 2;
 	}
 	calls_plan(&sim);
@@ -1062,5 +1301,7 @@ int main(int argc, char **argv)
 	if (sim.dir_created)
 		rmdir(sim.opt.dir);
 	free(sim.calls);
+	free(sim.prompt);
+	free(sim.prompt_alaw);
 	return status;
 }
