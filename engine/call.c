@@ -214,6 +214,41 @@ static void on_ring(struct relay *r, struct relay_pair *p, enum side s, pri_even
 		 c->ts[SIDE_A], c->ts[SIDE_B]);
 }
 
+/* CONNECT's connected line names who answered: the PBX's agent for inbound calls. */
+static void remember_connected(struct call *c, const struct pri_subcommands *subcmds)
+{
+	for (int i = 0; subcmds && i < subcmds->counter_subcmd && i < PRI_MAX_SUBCOMMANDS; i++)
+		if (subcmds->subcmd[i].cmd == PRI_SUBCMD_CONNECTED_LINE &&
+		    subcmds->subcmd[i].u.connected_line.id.number.valid)
+			snprintf(c->connected, sizeof(c->connected), "%.39s",
+				 subcmds->subcmd[i].u.connected_line.id.number.str);
+}
+
+/*
+ * Do these two calls belong to one agent: the held one answered by the
+ * extension that placed the other? libpri pairs held and active calls by a
+ * weak guess when several agents consult at once; joining the wrong two
+ * would connect strangers. Unknown means no.
+ */
+static bool same_agent(const struct call *held, const struct call *active)
+{
+	const char *agent = held->dir == CALL_IN ? held->connected : held->calling;
+	const char *other = active->dir == CALL_OUT ? active->calling : active->connected;
+
+	return *agent && !strcmp(agent, other);
+}
+
+static struct call *held_call_of_agent(struct relay *r, struct relay_pair *p, const struct call *active)
+{
+	for (int i = p->index * RELAY_CALLS_PER_PAIR; i < (p->index + 1) * RELAY_CALLS_PER_PAIR; i++) {
+		struct call *c = &r->calls[i];
+
+		if (c->used && c->held && same_agent(c, active))
+			return c;
+	}
+	return NULL;
+}
+
 /* The far side confirmed or moved the timeslot (CALL PROCEEDING, ALERTING, CONNECT). */
 static void confirm_channel(struct relay *r, struct relay_pair *p, struct call *c, enum side s, int channel)
 {
@@ -236,6 +271,7 @@ static void confirm_channel(struct relay *r, struct relay_pair *p, struct call *
 }
 
 static void join_a_legs(struct relay *r, struct call *c1, struct call *c2, enum call_signal why);
+static void release_pbx_leg(struct relay_pair *p, struct call *c);
 
 /*
  * A joined call (after a transfer) lost one of its legs: a PBX leg going is
@@ -265,14 +301,22 @@ static void on_hangup_req(struct relay *r, struct relay_pair *p, struct call *c,
 	 * transfer on disconnect. The two carrier legs are joined instead of
 	 * being cleared, as a PBX user expects.
 	 */
-	if (s == SIDE_B && e->hangup.call_held && e->hangup.call_active && !c->joined) {
+	if (s == SIDE_B && p->cfg->hold_disconnect_transfer && e->hangup.call_held && e->hangup.call_active &&
+	    !c->joined) {
 		struct call *held = find_call(r, p, SIDE_B, e->hangup.call_held);
 		struct call *active = find_call(r, p, SIDE_B, e->hangup.call_active);
 
+		/* libpri's guess names another agent's held call: find this agent's own. */
+		if (held && active && !same_agent(held, active))
+			held = held_call_of_agent(r, p, active);
+
 		if (held && active && held != active && held->leg[SIDE_A] && active->leg[SIDE_A] &&
-		    !held->joined && !active->joined) {
+		    !held->joined && !active->joined && (c == held || c == active) && same_agent(held, active)) {
+			struct call *other_call = c == held ? active : held;
+
 			join_a_legs(r, held, active, CSIG_TRANSFER_ON_DISCONNECT);
 			pri_hangup(pri_of(p, s), c->leg[s], e->hangup.cause);
+			release_pbx_leg(p, other_call);
 			return;
 		}
 	}
@@ -560,6 +604,7 @@ void call_handle_event(struct relay *r, struct relay_pair *p, enum side s, pri_e
 	case PRI_EVENT_ANSWER:
 		if (!(c = find_call(r, p, s, e->answer.call)))
 			return;
+		remember_connected(c, e->answer.subcmds);
 		confirm_channel(r, p, c, s, e->answer.channel);
 		if (!c->leg[o] || c->state == CALL_ACTIVE || c->state == CALL_CLEARING)
 			return;

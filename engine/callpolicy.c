@@ -194,9 +194,21 @@ void call_payment(struct relay *r, struct call *c, enum control_verb verb)
 	event(r, c, ev);
 }
 
-bool call_may_store(const struct call *c)
+/*
+ * While the gate waits for the PBX's announcement (verify) with nothing else
+ * holding the call back, the frame may be stored as soon as the worker finds
+ * the announcement in it or before it: the worker knows the exact block, the
+ * relay hears of it only later.
+ */
+uint8_t call_store_flags(const struct call *c)
 {
-	return c->rule && gate_recording(&c->gate);
+	if (!c->rule)
+		return 0;
+	if (gate_recording(&c->gate))
+		return REC_FRAME_STORE;
+	if (c->gate.state == GATE_VERIFYING && c->gate.answered && !c->gate.pause)
+		return REC_FRAME_IF_VERIFIED;
+	return 0;
 }
 
 const uint8_t *call_policy_prompt_block(struct relay *r, struct call *c)

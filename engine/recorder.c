@@ -23,6 +23,7 @@ struct recorder {
 	char reason[64];
 	struct recorder_opts opts;
 	bool prompt_found;
+	bool prompt_found_now;
 	struct prompt_detector *prompt;		/* verify mode, until found */
 	struct dtmf_masker *masker;		/* [0] carrier, [1] PBX: dtmf = mask */
 	struct dtmf_detector *detector;		/* [0] carrier, [1] PBX: dtmf = keep, codes still heard */
@@ -223,10 +224,10 @@ static void encode_frame(struct recorder *r, const int16_t *left, const int16_t 
 	}
 }
 
-void recorder_frame(struct recorder *r, const uint8_t *carrier, const uint8_t *pbx, bool store)
+void recorder_frame(struct recorder *r, const uint8_t *carrier, const uint8_t *pbx, unsigned flags)
 {
 	int16_t in[2][OGGOPUS_FRAME], out[2][OGGOPUS_FRAME];
-	bool ready = true, masked;
+	bool ready = true, masked, store = flags & RECORDER_STORE;
 
 	if (r->failed)
 		return;
@@ -238,8 +239,13 @@ void recorder_frame(struct recorder *r, const uint8_t *carrier, const uint8_t *p
 	/* verify: is the PBX playing the announcement? Its audio is not stored for this. */
 	if (r->prompt && !r->prompt_found && prompt_detector_push(r->prompt, in[1])) {
 		r->prompt_found = true;
+		r->prompt_found_now = true;	/* this frame is the announcement's end: not stored */
 		tell_relay(r, REV_PROMPT_DETECTED, 1, 0);
 	}
+	/* Found on an earlier frame: this one, after the announcement, may be stored. */
+	if ((flags & RECORDER_IF_VERIFIED) && r->prompt_found && !r->prompt_found_now)
+		store = true;
+	r->prompt_found_now = false;
 	if (!r->masker) {
 		for (int side = 0; r->detector && side < 2; side++) {
 			char digit = dtmf_detector_push(&r->detector[side], in[side], OGGOPUS_FRAME);

@@ -80,12 +80,18 @@ struct recorder *recorder_new(struct recorder_ctx *ctx, enum g711_law law, const
 			      const struct recorder_opts *opts);
 
 /*
- * One 20 ms block from each side (160 bytes of G.711 each). store: the policy
- * allows this frame on disk; the first stored frame creates the file. With
+ * One 20 ms block from each side (160 bytes of G.711 each). flags: the policy
+ * allows this frame on disk (RECORDER_STORE), or will once this worker has
+ * found the announcement (RECORDER_IF_VERIFIED, verify mode: the frame that
+ * completes the prompt is the first that may be stored). The first stored
+ * frame creates the file. With
  * DTMF masking, frames reach the encoder DTMF_MASK_DELAY blocks late (the
  * detector needs that long to be sure), each with its own store flag.
  */
-void recorder_frame(struct recorder *r, const uint8_t *carrier, const uint8_t *pbx, bool store);
+void recorder_frame(struct recorder *r, const uint8_t *carrier, const uint8_t *pbx, unsigned flags);
+
+#define RECORDER_STORE		0x01	/* = REC_FRAME_STORE */
+#define RECORDER_IF_VERIFIED	0x02	/* = REC_FRAME_IF_VERIFIED: store once the announcement was found */
 
 /* A policy timeline line ("T=<ms> …"), kept in order and sealed with the audio. */
 void recorder_timeline(struct recorder *r, const char *line);

@@ -130,7 +130,7 @@ void relay_record_stop(struct relay *r, struct call *c, const char *reason)
 	c->stop_pending = !queue_stop(r, c);
 }
 
-static void push_frame(struct relay *r, struct call *c, const uint8_t *carrier, const uint8_t *pbx)
+static void push_frame(struct relay *r, struct call *c, const uint8_t *carrier, const uint8_t *pbx, uint8_t flags)
 {
 	struct worker *wk = worker_of(r, c);
 	struct rec_msg *m = worker_claim(wk);
@@ -141,15 +141,10 @@ static void push_frame(struct relay *r, struct call *c, const uint8_t *carrier, 
 	}
 	m->kind = REC_FRAME;
 	m->slot = (uint16_t)c->slot;
-	m->flags = call_may_store(c) ? REC_FRAME_STORE : 0;
+	m->flags = flags;
 	memcpy(m->frame.carrier, carrier, PORT_BLOCK);
 	memcpy(m->frame.pbx, pbx, PORT_BLOCK);
 	worker_commit(wk);
-}
-
-static const uint8_t *stage_oldest(struct stage *st)
-{
-	return st->block[st->head];
 }
 
 static void stage_pop(struct stage *st)
@@ -158,31 +153,44 @@ static void stage_pop(struct stage *st)
 	st->count--;
 }
 
+/* The oldest block of one side alone, the other side idle (held, or silent for too long). */
+static void push_alone(struct relay *r, struct call *c, enum side s)
+{
+	struct stage *st = &c->stage[s];
+	const uint8_t *idle = idle_block[c->pair->port[s].law];
+	const uint8_t *blk = st->block[st->head];
+
+	push_frame(r, c, s == SIDE_A ? blk : idle, s == SIDE_B ? blk : idle, st->store[st->head]);
+	stage_pop(st);
+}
+
 /*
- * Pair this side's block with the other side's block of the same tick. When
- * the other side stays silent for RELAY_STAGE ticks, its part is idle.
+ * Pair this side's block with the other side's block of the same tick. The
+ * store decision is taken now, for the block being read: a pause or a resume
+ * takes effect on the block where its signal arrived, however long a block
+ * waits here for its partner. A frame is stored only if both its halves may be.
  */
 static void stage_block(struct relay *r, struct call *c, enum side s, const uint8_t *blk)
 {
 	struct stage *mine = &c->stage[s], *theirs = &c->stage[!s];
-	const uint8_t *idle = idle_block[c->pair->port[s].law];
+	unsigned slot;
 
-	if (mine->count == RELAY_STAGE) {
-		const uint8_t *a = s == SIDE_A ? stage_oldest(mine) : idle;
-		const uint8_t *b = s == SIDE_B ? stage_oldest(mine) : idle;
-
-		push_frame(r, c, a, b);
-		stage_pop(mine);
-	}
-	memcpy(mine->block[(mine->head + mine->count) % RELAY_STAGE], blk, PORT_BLOCK);
+	if (mine->count == RELAY_STAGE)
+		push_alone(r, c, s);
+	slot = (mine->head + mine->count) % RELAY_STAGE;
+	memcpy(mine->block[slot], blk, PORT_BLOCK);
+	mine->store[slot] = call_store_flags(c);
 	mine->count++;
 	while (mine->count && theirs->count) {
 		struct stage *a = &c->stage[SIDE_A], *b = &c->stage[SIDE_B];
 
-		push_frame(r, c, stage_oldest(a), stage_oldest(b));
+		push_frame(r, c, a->block[a->head], b->block[b->head], a->store[a->head] & b->store[b->head]);
 		stage_pop(a);
 		stage_pop(b);
 	}
+	/* The other side has no timeslot (held): nothing will pair with this block. */
+	if (mine->count && !c->ts[!s])
+		push_alone(r, c, s);
 }
 
 static void port_lost(struct relay *r, struct relay_pair *p, enum side s)
@@ -236,6 +244,9 @@ static void bchannel_ready(struct relay *r, struct relay_pair *p, enum side s, i
 		}
 		if (out >= 0 && write(out, send, PORT_BLOCK) != PORT_BLOCK)
 			atomic_fetch_add_explicit(&r->stats.blocks_dropped_write, 1, memory_order_relaxed);
+		/* Staged before the prompt advances: this block was spoken while the prompt still played. */
+		if (c && c->recording && c->state == CALL_ACTIVE)
+			stage_block(r, c, s, blk);
 		if (c && s == SIDE_A && c->prompt_playing) {
 			/* play mode: one prompt block to the carrier per block the carrier sends: its clock. */
 			const uint8_t *prompt = call_policy_prompt_block(r, c);
@@ -243,8 +254,6 @@ static void bchannel_ready(struct relay *r, struct relay_pair *p, enum side s, i
 			if (prompt && write(fd, prompt, PORT_BLOCK) != PORT_BLOCK)
 				atomic_fetch_add_explicit(&r->stats.blocks_dropped_write, 1, memory_order_relaxed);
 		}
-		if (c && c->recording && c->state == CALL_ACTIVE)
-			stage_block(r, c, s, blk);
 	}
 }
 

@@ -35,6 +35,7 @@ enum side { SIDE_A = 0, SIDE_B = 1 };	/* A faces the carrier, B the PBX */
 /* One side's blocks waiting for the other side's block of the same tick. */
 struct stage {
 	uint8_t block[RELAY_STAGE][PORT_BLOCK];
+	uint8_t store[RELAY_STAGE];	/* REC_FRAME_* flags for each block, taken when it was read */
 	unsigned head, count;
 };
 
@@ -49,6 +50,7 @@ struct call {
 	int ts[2];			/* timeslot on each side; 0 = none yet */
 	bool ts_offered[2];		/* we proposed ts[side] in our SETUP; not yet confirmed */
 	char calling[40], called[40];	/* E.164 has at most 15 digits */
+	char connected[40];		/* who answered (CONNECT's connected line), if said */
 	int cause;
 	bool bridged;			/* audio crosses between ts[A] and ts[B] */
 	bool held;			/* the PBX holds it (Q.932): no B timeslot meanwhile */
@@ -172,8 +174,8 @@ const uint8_t *call_policy_prompt_block(struct relay *r, struct call *c);
 /* A payment pause or resume from the control socket (callpolicy.c). */
 void call_payment(struct relay *r, struct call *c, enum control_verb verb);
 
-/* May this call's audio of the current block be stored? (callpolicy.c) */
-bool call_may_store(const struct call *c);
+/* May this call's audio of the current block be stored? REC_FRAME_* flags (callpolicy.c) */
+uint8_t call_store_flags(const struct call *c);
 
 /* call.c: one libpri event on one side of a pair. */
 void call_handle_event(struct relay *r, struct relay_pair *p, enum side side, pri_event *e);

@@ -45,7 +45,7 @@ static void handle(struct worker *wk, const struct rec_msg *m)
 		break;
 	case REC_FRAME:
 		if (*slot) {
-			recorder_frame(*slot, m->frame.carrier, m->frame.pbx, m->flags & REC_FRAME_STORE);
+			recorder_frame(*slot, m->frame.carrier, m->frame.pbx, m->flags);
 			atomic_fetch_add_explicit(&wk->frames, 1, memory_order_relaxed);
 		}
 		break;
@@ -167,3 +167,7 @@ void worker_stop(struct worker *wk)
 	spsc_free(&wk->events);
 	close(wk->efd);
 }
+
+/* The worker passes REC_FRAME_* flags straight to the recorder. */
+_Static_assert(REC_FRAME_STORE == RECORDER_STORE && REC_FRAME_IF_VERIFIED == RECORDER_IF_VERIFIED,
+	       "frame flags and recorder flags are one set");

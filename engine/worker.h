@@ -27,6 +27,7 @@
 enum rec_msg_kind { REC_START = 1, REC_FRAME, REC_TIMELINE, REC_STOP };
 
 #define REC_FRAME_STORE	0x01	/* the policy allows this frame on disk */
+#define REC_FRAME_IF_VERIFIED	0x02	/* allowed once the worker has found the announcement (verify) */
 
 struct rec_msg {
 	uint8_t kind;

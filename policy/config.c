@@ -103,13 +103,17 @@ static int handle_pair(struct parse_state *ps, struct config_pair *p, const char
 	} else if (!strcmp(key, "port_b")) {
 		if (!copy_string(p->port_b, sizeof(p->port_b), value))
 			return fail(ps, section, key, value, "give the PBX-side port (a path, under 256 bytes)");
+	} else if (!strcmp(key, "hold_disconnect_transfer")) {
+		if (strcmp(value, "yes") && strcmp(value, "no"))
+			return fail(ps, section, key, value, "use yes or no");
+		p->hold_disconnect_transfer = !strcmp(value, "yes");
 	} else if (!strcmp(key, "switchtype")) {
 		if (!one_of(value, switchtypes, sizeof(switchtypes) / sizeof(switchtypes[0])))
 			return fail(ps, section, key, value,
 				    "unknown switch type; use euroisdn, euroisdn_t1, ni2, dms100, 4ess, 5ess or qsig");
 		copy_string(p->switchtype, sizeof(p->switchtype), value);
 	} else {
-		return fail(ps, section, key, value, "unknown key; a [pair NAME] takes driver, port_a, port_b, switchtype");
+		return fail(ps, section, key, value, "unknown key; a [pair NAME] takes driver, port_a, port_b, switchtype, hold_disconnect_transfer");
 	}
 	return 1;
 }

@@ -26,6 +26,7 @@ struct config_pair {
 	char port_a[CONFIG_PATH_MAX];	/* faces the carrier: trunkrecd is CPE */
 	char port_b[CONFIG_PATH_MAX];	/* faces the PBX: trunkrecd is NET */
 	char switchtype[CONFIG_NAME_MAX];
+	bool hold_disconnect_transfer;	/* PBX hangs up with a call held: join its two calls */
 	int line;			/* its first key, for messages */
 };
 

@@ -640,7 +640,23 @@ static void calls_tick(struct sim *sim)
 		if (c->answer_tick && tick >= c->answer_tick && al->call && !al->ended) {
 			c->answer_tick = 0;
 			if (!scen_before_answer(sim, c)) {
-				pri_answer(sim->pairs[c->pair].end[a].d.pri, al->call, al->ts, 1);
+				struct pri *pri = sim->pairs[c->pair].end[a].d.pri;
+
+				/*
+				 * The PBX names the extension that answers (agent "4NNNN", the
+				 * number its consultation calls come from), as PBXs do in CONNECT.
+				 */
+				if (a == END_PBX) {
+					struct pri_party_connected_line agent;
+
+					memset(&agent, 0, sizeof(agent));
+					agent.id.number.valid = 1;
+					agent.id.number.presentation = PRES_ALLOWED_USER_NUMBER_NOT_SCREENED;
+					agent.id.number.plan = PRI_UNKNOWN;
+					snprintf(agent.id.number.str, sizeof(agent.id.number.str), "4%04d", c->id);
+					pri_connected_line_update(pri, al->call, &agent);
+				}
+				pri_answer(pri, al->call, al->ts, 1);
 				al->connected = al->ever_connected = true;
 				c->connect_tick = tick;
 				logv(sim, "call %d: %s answers", c->id, end_name[a]);

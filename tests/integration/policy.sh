@@ -61,6 +61,8 @@ write_config() {
 		printf '[general]\nrecordings = %s\nrecipient_key = %s\nworkers = 2\n' "$tmp/rec" "$tmp/recipient.pub"
 		[ "$2" = 1 ] && printf 'control_socket = %s\n' "$control"
 		printf '[pair p1]\nport_a = %s/a1\nport_b = %s/b1\n' "$tmp/sim" "$tmp/sim"
+		# The PBX hanging up with a call held means "transfer" only where the operator says so.
+		[ "$scenario" = transfer-on-disconnect ] && printf 'hold_disconnect_transfer = yes\n'
 		if [ "$1" = 1 ]; then
 			# Inbound calls ring 2NNN (trunksim: "2" + 3 digits of the call id).
 			cat <<-EOF
@@ -86,15 +88,8 @@ write_config() {
 rules=1
 write_config 1 1
 if ! "$trunkrecd" --check-config -c "$tmp/trunkrecd.conf" > "$tmp/check.out" 2>&1; then
-	echo "policy: note: this trunkrecd rejects the policy config: $(head -1 "$tmp/check.out")"
-	write_config 1 0
-	if ! "$trunkrecd" --check-config -c "$tmp/trunkrecd.conf" > /dev/null 2>&1; then
-		echo "policy: note: running WITHOUT rules and control socket: what today's trunkrecd does"
-		rules=0
-		write_config 0 0
-	else
-		echo "policy: note: running without control_socket"
-	fi
+	fail "trunkrecd --check-config rejects the scenario's configuration: $(cat "$tmp/check.out")"
+	exit 1
 fi
 
 # The PBX announces calls (for the `verify` rule) unless the scenario is about the announcement.

@@ -158,7 +158,7 @@ static void records_a_call(void **state)
 			recorder_timeline(r, "T=1000 paused reason=hold");
 		if (b == 100)
 			recorder_timeline(r, "T=2000 resumed");
-		recorder_frame(r, carrier, pbx, b < 50 || b >= 100);
+		recorder_frame(r, carrier, pbx, b < 50 || b >= 100 ? RECORDER_STORE : 0);
 		writer_reap(&w, false);
 	}
 	recorder_stop(r, "test");
@@ -209,7 +209,7 @@ static void failed_sync_leaves_no_finished_file(void **state)
 	writer_inject_fault(&w, 3, EIO);
 	memset(block, 0xD5, sizeof(block));
 	for (int b = 0; b < 120; b++) {
-		recorder_frame(r, block, block, true);
+		recorder_frame(r, block, block, RECORDER_STORE);
 		writer_reap(&w, false);
 	}
 	recorder_stop(r, "test");
@@ -242,7 +242,7 @@ static void nothing_stored_leaves_nothing(void **state)
 	recorder_timeline(r, "T=0 answered");
 	memset(block, 0x55, sizeof(block));
 	for (int b = 0; b < 200; b++)		/* an unannounced call: never allowed */
-		recorder_frame(r, block, block, false);
+		recorder_frame(r, block, block, 0);
 	recorder_stop(r, "hangup");
 	writer_exit(&w);
 	assert_int_equal(ctx.started, 0);
@@ -289,7 +289,7 @@ static void masked_digits_reach_the_relay_not_the_disk(void **state)
 			dtmf_block(carrier, 770, 1336, b);	/* '5' keyed by the caller */
 		else
 			tone_block(carrier, 500, b);
-		recorder_frame(r, carrier, pbx, true);
+		recorder_frame(r, carrier, pbx, RECORDER_STORE);
 	}
 	recorder_stop(r, "test");
 	while (ctx.completed + ctx.failed == 0)
