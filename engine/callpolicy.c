@@ -53,11 +53,12 @@ static void apply(struct relay *r, struct call *c, const struct gate_out *out)
 		c->prompt = c->rule ? prompt_lib_find(r->prompts, c->rule->prompt) : NULL;
 		c->prompt_pos = 0;
 		c->prompt_seq = out->prompt_seq;
+		c->prompt_draining = false;
 		/* No prompt loaded: it never finishes, so nothing is ever recorded (fail closed). */
 		c->prompt_playing = c->prompt != NULL;
 	}
 	if (out->actions & GATE_ACT_STOP_PROMPT)
-		c->prompt_playing = false;
+		c->prompt_playing = c->prompt_draining = false;
 	if ((out->actions & GATE_ACT_STOP_RECORDING) && c->recording)
 		relay_record_stop(r, c, gate_outcome_name(out->outcome));
 	if (out->actions & GATE_ACT_ALARM_UNANNOUNCED)
@@ -211,7 +212,7 @@ uint8_t call_store_flags(const struct call *c)
 	return 0;
 }
 
-const uint8_t *call_policy_prompt_block(struct relay *r, struct call *c)
+const uint8_t *call_policy_prompt_block(struct call *c)
 {
 	const struct prompt_audio *p = c->prompt;
 	const uint8_t *block;
@@ -221,9 +222,15 @@ const uint8_t *call_policy_prompt_block(struct relay *r, struct call *c)
 	block = p->blocks[c->pair->port[SIDE_A].law] + c->prompt_pos * PORT_BLOCK;
 	if (++c->prompt_pos == p->nblocks) {
 		c->prompt_playing = false;
-		event(r, c, (struct gate_event){ .type = GATE_EV_PROMPT_FINISHED, .prompt_seq = c->prompt_seq });
+		c->prompt_draining = true;
 	}
 	return block;
+}
+
+void call_policy_prompt_heard(struct relay *r, struct call *c)
+{
+	c->prompt_draining = false;
+	event(r, c, (struct gate_event){ .type = GATE_EV_PROMPT_FINISHED, .prompt_seq = c->prompt_seq });
 }
 
 /* What a worker heard: the announcement, or a tone (whose digit goes only to the code matcher). */

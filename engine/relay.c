@@ -247,9 +247,11 @@ static void bchannel_ready(struct relay *r, struct relay_pair *p, enum side s, i
 		/* Staged before the prompt advances: this block was spoken while the prompt still played. */
 		if (c && c->recording && c->state == CALL_ACTIVE)
 			stage_block(r, c, s, blk);
-		if (c && s == SIDE_A && c->prompt_playing) {
+		if (c && s == SIDE_A && c->prompt_draining) {
+			call_policy_prompt_heard(r, c);
+		} else if (c && s == SIDE_A && c->prompt_playing) {
 			/* play mode: one prompt block to the carrier per block the carrier sends: its clock. */
-			const uint8_t *prompt = call_policy_prompt_block(r, c);
+			const uint8_t *prompt = call_policy_prompt_block(c);
 
 			if (prompt && write(fd, prompt, PORT_BLOCK) != PORT_BLOCK)
 				atomic_fetch_add_explicit(&r->stats.blocks_dropped_write, 1, memory_order_relaxed);

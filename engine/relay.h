@@ -74,6 +74,7 @@ struct call {
 	size_t prompt_pos;		/* next block of it */
 	unsigned prompt_seq;
 	bool prompt_playing;
+	bool prompt_draining;		/* last block sent; the carrier hears it on the next tick */
 };
 
 struct relay_pair {
@@ -169,7 +170,9 @@ void call_policy_hangup(struct relay *r, struct call *c, const char *why);
 /* Housekeeping: time passes; what the workers heard (prompt found, tones). */
 void call_policy_tick(struct relay *r, uint64_t now_ms);
 /* play mode: the next prompt block for the carrier, or NULL when not playing. */
-const uint8_t *call_policy_prompt_block(struct relay *r, struct call *c);
+const uint8_t *call_policy_prompt_block(struct call *c);
+/* play mode: the tick after the last block was sent: the caller has heard it all. */
+void call_policy_prompt_heard(struct relay *r, struct call *c);
 
 /* A payment pause or resume from the control socket (callpolicy.c). */
 void call_payment(struct relay *r, struct call *c, enum control_verb verb);
