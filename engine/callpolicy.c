@@ -122,6 +122,25 @@ void call_policy_answer(struct relay *r, struct call *c)
 	event(r, c, (struct gate_event){ .type = GATE_EV_ANSWER });
 }
 
+/*
+ * verify: a call that hangs up before its window ran out, but after the time
+ * the whole announcement takes, was not announced either. Counting only calls
+ * that outlast the window would miss a line of short calls: the incident this
+ * alarm exists for must be caught on its first day, whatever the call lengths.
+ */
+static enum gate_outcome line_outcome(struct relay *r, const struct call *c)
+{
+	const struct prompt_audio *p;
+
+	if (c->gate.outcome != GATE_OUTCOME_ENDED_BEFORE_ANNOUNCEMENT || c->rule->announce != POLICY_ANNOUNCE_VERIFY ||
+	    !c->gate.answered)
+		return c->gate.outcome;
+	p = prompt_lib_find(r->prompts, c->rule->prompt);
+	if (p && relay_now_ms() - c->gate.answer_ms >= p->nblocks * 20 + 1000)
+		return GATE_OUTCOME_NOT_ANNOUNCED;
+	return c->gate.outcome;
+}
+
 void call_policy_hangup(struct relay *r, struct call *c, const char *why)
 {
 	if (c->policy_ended || !c->rule)
@@ -130,7 +149,9 @@ void call_policy_hangup(struct relay *r, struct call *c, const char *why)
 	c->policy_ended = true;
 	code_matcher_wipe(&c->codes);
 	c->prompt_playing = false;
-	count_outcome(r, c, c->gate.outcome);
+	count_outcome(r, c, line_outcome(r, c));
+	log_info("%s call %lu: policy outcome %s (rule %s)", c->pair->cfg->name, c->serial,
+		 gate_outcome_name(c->gate.outcome), c->rule->name);
 	if (c->recording) {
 		char reason[48];
 

@@ -629,7 +629,7 @@ void scen_tick(struct sim *sim, struct simcall *c, uint64_t tick)
 	case SCEN_ANNOUNCE_PRESENT:
 	case SCEN_ANNOUNCE_TRUNCATED:
 	case SCEN_ANNOUNCE_ABSENT: {
-		uint64_t prompt = (sim->prompt_len + SIMCARD_BLOCK - 1) / SIMCARD_BLOCK;
+		uint64_t full = (sim->prompt_len + SIMCARD_BLOCK - 1) / SIMCARD_BLOCK, prompt = full;
 
 		if (s == SCEN_ANNOUNCE_TRUNCATED)
 			prompt = (sim->prompt_len * 2 / 5 + SIMCARD_BLOCK - 1) / SIMCARD_BLOCK;
@@ -643,7 +643,8 @@ void scen_tick(struct sim *sim, struct simcall *c, uint64_t tick)
 			if (s == SCEN_ANNOUNCE_PRESENT)
 				c->record_from_tick = sim_tick(sim) + 1;
 			step(sim, c, 2);
-		} else if (c->step == 2 && t >= 2 * SEG) {
+		} else if (c->step == 2 && t >= 2 * SEG + (s == SCEN_ANNOUNCE_TRUNCATED ? full : 0)) {
+			/* A truncated call outlasts the whole prompt: its line must count it unannounced. */
 			finish(sim, c);
 		}
 		return;

@@ -164,6 +164,25 @@ done < "$tmp/report.tsv"
 
 recs=$(wc -l < "$tmp/recordings.tsv")
 [ "$calls" -gt 0 ] || fail "no calls in the report"
+
+# The unannounced-line incident: caught on its first call, with the alarm, nothing stored.
+case "$scenario" in
+announce-absent|announce-truncated)
+	unannounced=$(sed -n 's/.*policy unannounced=\([0-9]*\).*/\1/p' "$tmp/trunkrecd.out")
+	scenario_calls=$(awk -F'\t' '$1 != "id" && $25 == "no"' "$tmp/report.tsv" | wc -l)
+	[ "${unannounced:-0}" -ge "$scenario_calls" ] ||
+		fail "trunkrecd counted ${unannounced:-0} unannounced calls, trunksim placed $scenario_calls"
+	grep -q 'ALARM .*rule scenario' "$tmp/trunkrecd.err" || fail "no unannounced-line alarm for rule scenario"
+	;;
+esac
+# Logs never hold a whole phone number (nor, so, any digits keyed).
+awk -F'\t' '$1 != "id" { print $6; print $7 }' "$tmp/report.tsv" | sort -u | while read -r number; do
+	[ ${#number} -gt 4 ] || continue
+	if grep -q -- "$number" "$tmp/trunkrecd.err" "$tmp/trunkrecd.out"; then
+		echo "policy: FAIL: trunkrecd logged the whole number $number"
+		exit 1
+	fi
+done || failures=$((failures + 1))
 [ "$rules" = 1 ] || echo "policy: (ran without rules)"
 echo "policy: $scenario: $calls calls, $recs recordings, $checked checked, $failures failures"
 if [ "$failures" -ne 0 ]; then
