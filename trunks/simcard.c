@@ -65,6 +65,7 @@ struct simcard {
 	int epfd, tfd;
 	uint64_t tick;
 	int64_t deadline_ns;	/* next tick at the latest (CLOCK_MONOTONIC) */
+	bool clock_held;	/* tests: ticks only from simcard_tick_run() */
 	int awaiting;		/* lock-step: channels that still owe an answer */
 	int nports;
 	uint8_t idle[SIMCARD_BLOCK];
@@ -627,6 +628,11 @@ static void tick_run(struct simcard *card, bool manual)
 	arm_timer(card);
 }
 
+void simcard_hold_clock(struct simcard *card)
+{
+	card->clock_held = true;
+}
+
 void simcard_tick_run(struct simcard *card)
 {
 	tick_run(card, true);
@@ -676,6 +682,8 @@ int simcard_dispatch(struct simcard *card)
 			break;
 	}
 	now = now_ns();
+	if (card->clock_held)
+		return 0;
 	if (fast_ready(card) || now >= card->deadline_ns) {
 		if (card->fast && card->awaiting && now >= card->deadline_ns)
 			for (int i = 0; i < card->nports; i++)

@@ -109,6 +109,12 @@ int simcard_timeout_ms(const struct simcard *card);
 /* Run one tick now, whatever the clock says (tests; the schedule moves on from here). */
 void simcard_tick_run(struct simcard *card);
 
+/*
+ * Tests: stop the card's own clock; ticks then come only from
+ * simcard_tick_run(), so a slow machine cannot slip an extra tick in.
+ */
+void simcard_hold_clock(struct simcard *card);
+
 /* Ticks run so far; the first tick is number 1. */
 uint64_t simcard_tick(const struct simcard *card);
 
