@@ -73,6 +73,9 @@ static const struct string_key string_keys[] = {
 	{ "general", "recordings", offsetof(struct config, recordings), CONFIG_PATH_MAX },
 	{ "general", "recipient_key", offsetof(struct config, recipient_key), CONFIG_PATH_MAX },
 	{ "general", "control_socket", offsetof(struct config, control_socket), CONFIG_PATH_MAX },
+	{ "general", "catalog", offsetof(struct config, catalog), CONFIG_PATH_MAX },
+	{ "general", "audit_log", offsetof(struct config, audit_log), CONFIG_PATH_MAX },
+	{ "general", "blind_index_key", offsetof(struct config, blind_index_key), CONFIG_PATH_MAX },
 	{ "general", "log_level", offsetof(struct config, log_level), CONFIG_NAME_MAX },
 };
 
@@ -213,6 +216,33 @@ static int handle(void *user, const char *section, const char *key, const char *
 	return fail(ps, section, key, value, "unknown key; see docs/config.md for the keys of each section");
 }
 
+/*
+ * Unset catalog/audit_log: a file in the recordings directory's parent
+ * (/var/lib/trunkrec/catalog.db for the default recordings), so the two
+ * follow a test's or an installation's recordings without more keys.
+ */
+static int config_beside_recordings(char *dst, size_t size, const char *recordings, const char *name)
+{
+	size_t n = strlen(recordings);
+	int len;
+
+	if (*dst)
+		return 0;
+	while (n > 1 && recordings[n - 1] == '/')
+		n--;
+	while (n > 0 && recordings[n - 1] != '/')
+		n--;
+	while (n > 1 && recordings[n - 1] == '/')
+		n--;
+	if (n == 0)
+		len = snprintf(dst, size, "%s", name);
+	else if (n == 1 && recordings[0] == '/')
+		len = snprintf(dst, size, "/%s", name);
+	else
+		len = snprintf(dst, size, "%.*s/%s", (int)n, recordings, name);
+	return len < 0 || (size_t)len >= size ? -ENAMETOOLONG : 0;
+}
+
 void config_defaults(struct config *c)
 {
 	memset(c, 0, sizeof(*c));
@@ -256,6 +286,12 @@ int config_parse(struct config *c, const char *filename, const char *text, char 
 			snprintf(ret_err, errsize, "%s:%d: [pair %s]: port_a and port_b are both required", filename, p->line, p->name);
 			return -EINVAL;
 		}
+	}
+	if (config_beside_recordings(c->catalog, sizeof(c->catalog), c->recordings, "catalog.db") < 0 ||
+	    config_beside_recordings(c->audit_log, sizeof(c->audit_log), c->recordings, "audit.log") < 0) {
+		snprintf(ret_err, errsize, "%s: [general] recordings is too long to put catalog.db and audit.log "
+			 "beside it; set catalog and audit_log", filename);
+		return -EINVAL;
 	}
 	/* A rule for a pair that does not exist would silently never match. */
 	for (int i = 0; i < c->rules.n; i++) {

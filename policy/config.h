@@ -34,6 +34,9 @@ struct config {
 	char recordings[CONFIG_PATH_MAX];
 	char recipient_key[CONFIG_PATH_MAX];
 	char control_socket[CONFIG_PATH_MAX];	/* "" = no control socket */
+	char catalog[CONFIG_PATH_MAX];		/* SQLite catalog; default: catalog.db beside recordings */
+	char audit_log[CONFIG_PATH_MAX];	/* audit log; default: audit.log beside recordings */
+	char blind_index_key[CONFIG_PATH_MAX];	/* 32-byte key file (64 hex); "" = numbers not indexed */
 	int workers;			/* recording worker threads; 0 = one per core */
 	int flush_interval_ms;		/* one sealed, fdatasync'ed record per interval */
 	char log_level[CONFIG_NAME_MAX];

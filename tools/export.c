@@ -86,7 +86,33 @@ struct wavdec {
 	int64_t last_granule;	/* 48 kHz, -1 until a page carries one */
 	uint32_t pre_skip;	/* 48 kHz */
 	uint64_t frames;	/* frames written to the WAV */
+	uint64_t src;		/* frames decoded after pre-skip, redacted ones included */
+	const struct export_range *redact;	/* sorted, merged; in 8 kHz frames */
+	unsigned nredact;
 };
+
+/* Frames in redacted ranges below frame end. */
+static uint64_t redacted_below(const struct wavdec *wd, uint64_t end)
+{
+	uint64_t n = 0;
+
+	for (unsigned i = 0; i < wd->nredact; i++) {
+		uint64_t a = wd->redact[i].from_ms * 8, b = wd->redact[i].to_ms * 8;
+
+		if (a >= end)
+			break;
+		n += (b < end ? b : end) - a;
+	}
+	return n;
+}
+
+static bool redacted(const struct wavdec *wd, uint64_t frame)
+{
+	for (unsigned i = 0; i < wd->nredact; i++)
+		if (frame >= wd->redact[i].from_ms * 8 && frame < wd->redact[i].to_ms * 8)
+			return true;
+	return false;
+}
 
 struct export_ctx {
 	enum export_format fmt;
@@ -183,11 +209,28 @@ static int wavdec_audio(struct wavdec *wd, struct outfile *o, const ogg_packet *
 		first = (uint32_t)n < wd->skip ? n : (int)wd->skip;
 		wd->skip -= (uint32_t)first;
 	}
+	if (wd->nredact) {
+		/* Redaction cuts: the frames are gone from the output, not silenced. */
+		size_t j = 0;
+
+		for (int f = first; f < n; f++, wd->src++) {
+			if (redacted(wd, wd->src))
+				continue;
+			for (int ch = 0; ch < WAV_CHANNELS; ch++, j += 2) {
+				le[j] = (uint8_t)pcm[f * WAV_CHANNELS + ch];
+				le[j + 1] = (uint8_t)((uint16_t)pcm[f * WAV_CHANNELS + ch] >> 8);
+			}
+			wd->frames++;
+		}
+		sodium_memzero(pcm, sizeof(pcm));
+		return outfile_write(o, le, j);
+	}
 	for (int i = first * WAV_CHANNELS, j = 0; i < n * WAV_CHANNELS; i++, j += 2) {
 		le[j] = (uint8_t)pcm[i];
 		le[j + 1] = (uint8_t)((uint16_t)pcm[i] >> 8);
 	}
 	wd->frames += (uint64_t)(n - first);
+	wd->src += (uint64_t)(n - first);
 	return outfile_write(o, le, (size_t)(n - first) * WAV_CHANNELS * 2);
 }
 
@@ -347,8 +390,11 @@ static int export_wav_finish(struct export_ctx *c)
 		uint64_t end = ((uint64_t)wd->last_granule + 5) / 6;
 		uint64_t start = (wd->pre_skip + 5) / 6;
 
-		if (end - start < frames)
-			frames = end - start;
+		/* In source frames: the padding past the last granule goes, redacted frames are already out. */
+		if (end - start < wd->src)
+			frames = end - start - redacted_below(wd, end - start);
+		if (frames > wd->frames)
+			frames = wd->frames;
 	}
 	r = outfile_flush(&c->out);
 	if (r < 0)
@@ -368,12 +414,102 @@ int export_recording(const uint8_t *file, size_t len, const uint8_t pk[VAULT_PK_
 		     const uint8_t sk[VAULT_SK_BYTES], const char *out_path,
 		     enum export_format fmt, bool progress, struct export_result *ret)
 {
+	return export_recording_redacted(file, len, pk, sk, out_path, fmt, progress, NULL, 0, ret);
+}
+
+static int range_cmp(const void *a, const void *b)
+{
+	const struct export_range *x = a, *y = b;
+
+	return x->from_ms < y->from_ms ? -1 : x->from_ms > y->from_ms;
+}
+
+int export_ranges_parse(const char *text, struct export_range *ret, unsigned max, unsigned *ret_n)
+{
+	unsigned n = 0, m = 0;
+	const char *p = text;
+
+	while (*p) {
+		uint64_t t[2];
+
+		for (int k = 0; k < 2; k++) {
+			uint64_t v = 0, part;
+			int fields = 0;
+
+			/* [[H:]M:]S[.mmm] */
+			for (;;) {
+				char *end;
+
+				if (*p < '0' || *p > '9')
+					return -EINVAL;
+				part = strtoull(p, &end, 10);
+				if (part > 100000000)
+					return -EINVAL;
+				p = end;
+				v = v * 60 + part;
+				if (++fields > 3)
+					return -EINVAL;
+				if (*p != ':')
+					break;
+				p++;
+			}
+			v *= 1000;
+			if (*p == '.') {
+				uint64_t scale = 100;
+
+				p++;
+				if (*p < '0' || *p > '9')
+					return -EINVAL;
+				while (*p >= '0' && *p <= '9') {
+					v += (uint64_t)(*p - '0') * scale;
+					scale /= 10;
+					p++;
+				}
+			}
+			t[k] = v;
+			if (k == 0 && *p++ != '-')
+				return -EINVAL;
+		}
+		if (t[1] <= t[0] || n == max)
+			return -EINVAL;
+		ret[n].from_ms = t[0];
+		ret[n].to_ms = t[1];
+		n++;
+		if (*p == ',')
+			p++;
+		else if (*p)
+			return -EINVAL;
+	}
+	if (!n)
+		return -EINVAL;
+	/* Sorted and merged: overlapping ranges cut once. */
+	qsort(ret, n, sizeof(*ret), range_cmp);
+	for (unsigned i = 1; i < n; i++) {
+		if (ret[i].from_ms <= ret[m].to_ms) {
+			if (ret[i].to_ms > ret[m].to_ms)
+				ret[m].to_ms = ret[i].to_ms;
+		} else {
+			ret[++m] = ret[i];
+		}
+	}
+	*ret_n = m + 1;
+	return 0;
+}
+
+int export_recording_redacted(const uint8_t *file, size_t len, const uint8_t pk[VAULT_PK_BYTES],
+			      const uint8_t sk[VAULT_SK_BYTES], const char *out_path,
+			      enum export_format fmt, bool progress, const struct export_range *redact,
+			      unsigned nredact, struct export_result *ret)
+{
 	struct export_ctx *c;
 	struct vault_info info;
 	enum vault_status st;
 	char *tmp = NULL;
 	int r;
 
+	/* Ogg pages cannot be cut without re-encoding: redaction is for decoded audio. */
+	if (nredact && fmt != EXPORT_WAV)
+		return -ENOTSUP;
 	/* Pass 1: judge. Nothing is created for a file we would refuse. */
 	r = vault_read(file, len, pk, sk, NULL, NULL, &st, &info);
 	if (r < 0)
@@ -392,6 +528,8 @@ int export_recording(const uint8_t *file, size_t len, const uint8_t pk[VAULT_PK_
 	c->done = VAULT_HEADER_BYTES;
 	c->out.fd = -1;
 	c->wd.last_granule = -1;
+	c->wd.redact = redact;
+	c->wd.nredact = nredact;
 	ogg_sync_init(&c->oy);
 
 	if (asprintf(&tmp, "%s.tmp-XXXXXX", out_path) < 0) {

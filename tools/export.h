@@ -42,4 +42,28 @@ int export_recording(const uint8_t *file, size_t len, const uint8_t pk[VAULT_PK_
 		     const uint8_t sk[VAULT_SK_BYTES], const char *out_path,
 		     enum export_format fmt, bool progress, struct export_result *ret);
 
+/* A time range to cut out of an export, in ms from the start of the recording. */
+struct export_range {
+	uint64_t from_ms, to_ms;
+};
+
+#define EXPORT_MAX_RANGES	64
+
+/*
+ * "00:30-00:45,1:02:03.5-1:02:10" ([[H:]M:]S[.mmm] pairs, comma-separated)
+ * into at most max ranges, sorted and merged. -EINVAL on anything else.
+ */
+int export_ranges_parse(const char *text, struct export_range *ret, unsigned max, unsigned *ret_n);
+
+/*
+ * As export_recording, with the ranges cut out of the decoded audio (the
+ * output is shorter by their length; nothing of them is written). WAV only:
+ * -ENOTSUP for Ogg output, as Opus packets cannot be cut without
+ * re-encoding.
+ */
+int export_recording_redacted(const uint8_t *file, size_t len, const uint8_t pk[VAULT_PK_BYTES],
+			      const uint8_t sk[VAULT_SK_BYTES], const char *out_path,
+			      enum export_format fmt, bool progress, const struct export_range *redact,
+			      unsigned nredact, struct export_result *ret);
+
 #endif

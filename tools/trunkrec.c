@@ -29,6 +29,7 @@
 
 #include "tools/commands.h"
 #include "engine/vault.h"
+#include "tools/cmds.h"
 #include "tools/export.h"
 
 #define EXIT_TRUNCATED	1
@@ -245,6 +246,7 @@ static const struct option key_opts[] = {
 	{ "key", required_argument, NULL, 'k' },
 	{ "output", required_argument, NULL, 'o' },
 	{ "progress", no_argument, NULL, 'p' },
+	{ "redact", required_argument, NULL, 'R' },
 	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
@@ -334,6 +336,8 @@ static int cmd_export(int argc, char **argv)
 	uint8_t pk[VAULT_PK_BYTES], sk[VAULT_SK_BYTES];	/* sk: SECRET */
 	const char *keypath = NULL, *out = NULL, *path;
 	struct export_result res = { 0 };
+	struct export_range ranges[EXPORT_MAX_RANGES];
+	unsigned nranges = 0;
 	enum export_format fmt;
 	bool progress = isatty(STDERR_FILENO);
 	uint8_t *file;
@@ -351,6 +355,13 @@ static int cmd_export(int argc, char **argv)
 		case 'p':
 			progress = true;
 			break;
+		case 'R':
+			if (export_ranges_parse(optarg, ranges, EXPORT_MAX_RANGES, &nranges) < 0) {
+				fprintf(stderr, "%s: --redact %s: give ranges as MM:SS-MM:SS[,…] (at most %d)\n",
+					prog, optarg, EXPORT_MAX_RANGES);
+				return EXIT_ERROR;
+			}
+			break;
 		default:
 			goto usage;
 		}
@@ -362,6 +373,11 @@ static int cmd_export(int argc, char **argv)
 		fprintf(stderr, "%s: %s: unknown output format; name it .opus, .ogg or .wav\n", prog, out);
 		return EXIT_ERROR;
 	}
+	if (nranges && fmt != EXPORT_WAV) {
+		fprintf(stderr, "%s: --redact cuts decoded audio and Ogg Opus cannot be cut without re-encoding; "
+			"export to OUT.wav\n", prog);
+		return EXIT_ERROR;
+	}
 	r = read_all(path, MAX_FILE_BYTES, &file, &len);
 	if (r < 0) {
 		fprintf(stderr, "%s: %s: cannot read: %s\n", prog, path, strerror(-r));
@@ -371,7 +387,7 @@ static int cmd_export(int argc, char **argv)
 		free(file);
 		return EXIT_ERROR;
 	}
-	r = export_recording(file, len, pk, sk, out, fmt, progress, &res);
+	r = export_recording_redacted(file, len, pk, sk, out, fmt, progress, ranges, nranges, &res);
 	sodium_memzero(sk, sizeof(sk));
 	free(file);
 	switch (r) {
@@ -398,7 +414,7 @@ static int cmd_export(int argc, char **argv)
 			prog, path, (unsigned long long)res.records);
 	return 0;
 usage:
-	fprintf(stderr, "usage: %s export FILE --key SECFILE -o OUT.{opus,ogg,wav} [--progress]\n", prog);
+	fprintf(stderr, "usage: %s export FILE --key SECFILE -o OUT.{opus,ogg,wav} [--redact MM:SS-MM:SS,…] [--progress]\n", prog);
 	return EXIT_ERROR;
 }
 
@@ -695,6 +711,15 @@ static const struct subcommand subcommands[] = {
 	{ "stats", cmd_stats, "stats [--json|--prometheus] [--socket PATH]: the running daemon's figures" },
 	{ "pause", cmd_pause, "pause number=N|call=ID [--socket PATH]: pause a live call's recording (payment)" },
 	{ "resume", cmd_resume, "resume number=N|call=ID [--socket PATH]: end that pause" },
+	{ "catalog", cmd_catalog, "catalog [--all] PATHS: list the catalog (audited)" },
+	{ "find", cmd_find, "find --number N [--from DATE] [--to DATE] PATHS: a person's recordings (audited)" },
+	{ "sar", cmd_sar, "sar --number N --key SECFILE -o DIR [--format opus|wav] PATHS: export them with a manifest (audited)" },
+	{ "hold", cmd_hold, "hold ID --reason TEXT PATHS: legal hold, never purged (audited)" },
+	{ "release", cmd_release, "release ID --reason TEXT PATHS: end a legal hold (audited)" },
+	{ "delete", cmd_delete, "delete ID --reason TEXT PATHS: delete now (audited)" },
+	{ "purge", cmd_purge, "purge [--dry-run] [--now DATE] PATHS: delete what retention says is due (audited)" },
+	{ "audit", cmd_audit, "audit verify [--log FILE] [--pub PUB] | checkpoint --key SIGNKEY | keygen PUB SEC: the audit log" },
+	{ "keygen-index", cmd_keygen_index, "keygen-index FILE: make a blind index key for [general] blind_index_key" },
 };
 
 static void usage(FILE *f)
@@ -702,7 +727,8 @@ static void usage(FILE *f)
 	fprintf(f, "usage: %s COMMAND [ARGS]\n", prog);
 	for (size_t i = 0; i < sizeof(subcommands) / sizeof(subcommands[0]); i++)
 		fprintf(f, "  %s %s\n", prog, subcommands[i].summary);
-	fprintf(f, "exit: 0 ok, 1 truncated, 2 corrupt, 3 usage/IO/key error\n");
+	fprintf(f, "PATHS: --config trunkrecd.conf, or --catalog FILE --recordings DIR --audit FILE [--index-key FILE]\n");
+	fprintf(f, "exit: 0 ok, 1 truncated, 2 corrupt, 3 usage/IO/key error, 4 audit log tampered\n");
 }
 
 int main(int argc, char **argv)

@@ -13,9 +13,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "engine/audit.h"
+#include "engine/catalog.h"
 #include "engine/log.h"
+#include "engine/recovery.h"
 #include "engine/relay.h"
 #include "engine/stats.h"
 #include "engine/worker.h"
@@ -130,9 +134,14 @@ static void print_batch_latency(struct relay *r)
 		hist[b] = atomic_load(&r->stats.batch_hist[b]);
 		total += hist[b];
 	}
+	uint64_t max = atomic_load(&r->stats.batch_ns_max), q[3] = {
+		batch_quantile_ns(hist, total, 0.50), batch_quantile_ns(hist, total, 0.99),
+		batch_quantile_ns(hist, total, 0.999) };
+
+	for (int i = 0; i < 3; i++)
+		q[i] = q[i] < max ? q[i] : max;	/* a bucket's bound may pass the true worst */
 	printf("trunkrecd: batches=%lu batch_p50_us=%.1f batch_p99_us=%.1f batch_p999_us=%.1f batch_max_us=%.1f\n",
-	       total, batch_quantile_ns(hist, total, 0.50) / 1e3, batch_quantile_ns(hist, total, 0.99) / 1e3,
-	       batch_quantile_ns(hist, total, 0.999) / 1e3, atomic_load(&r->stats.batch_ns_max) / 1e3);
+	       total, q[0] / 1e3, q[1] / 1e3, q[2] / 1e3, max / 1e3);
 	printf("trunkrecd: batch_hist_ns=");
 	for (unsigned b = 0, first = 1; b < RELAY_BATCH_HIST; b++) {
 		if (!hist[b])
@@ -141,6 +150,92 @@ static void print_batch_latency(struct relay *r)
 		first = 0;
 	}
 	printf("\n");
+}
+
+/* [general] blind_index_key: SECRET, wiped by the caller. "" = no key: numbers are not indexed. */
+static int load_index_key(const char *path, uint8_t key[CATALOG_KEY_BYTES], bool *ret_have)
+{
+	char *text;
+	int rc;
+
+	*ret_have = false;
+	if (!*path)
+		return 0;
+	text = read_text(path, 256);
+	if (!text) {
+		fprintf(stderr, "trunkrecd: cannot read the blind index key %s: %s; create one with "
+			"'trunkrec keygen-index FILE' or unset blind_index_key\n", path, strerror(errno));
+		return -1;
+	}
+	rc = vault_key_parse(text, strlen(text), key);
+	sodium_memzero(text, strlen(text));
+	free(text);
+	if (rc < 0) {
+		fprintf(stderr, "trunkrecd: %s is not a blind index key (64 hex digits); create one with "
+			"'trunkrec keygen-index FILE'\n", path);
+		return -1;
+	}
+	*ret_have = true;
+	return 0;
+}
+
+/*
+ * Before any call: the audit log says which configuration was loaded, every
+ * .partial a crash left is recovered, and the catalog thread starts.
+ */
+static int lifecycle_start(const char *config_path, const struct config *cfg, struct audit **ret_audit,
+			   struct catalog **ret_catalog, struct catalog_queue **ret_queue)
+{
+	uint8_t key[CATALOG_KEY_BYTES], digest[16];
+	char details[512], hex[33];
+	struct recovery_stats rs;
+	bool have_key;
+	char *text;
+	int rc;
+
+	rc = audit_open(cfg->audit_log, ret_audit);
+	if (rc < 0) {
+		fprintf(stderr, "trunkrecd: cannot open the audit log %s: %s; set [general] audit_log\n",
+			cfg->audit_log, strerror(-rc));
+		return -1;
+	}
+	text = read_text(config_path, 1 << 20);
+	crypto_generichash(digest, sizeof(digest), (const uint8_t *)(text ? text : ""), text ? strlen(text) : 0, NULL, 0);
+	free(text);
+	sodium_bin2hex(hex, sizeof(hex), digest, sizeof(digest));
+	snprintf(details, sizeof(details), "blake2b128=%s,pairs=%d,rules=%d,catalog=%s,blind_index=%s", hex,
+		 cfg->npairs, cfg->rules.n, cfg->catalog, *cfg->blind_index_key ? "yes" : "no");
+	rc = audit_append(*ret_audit, (int64_t)time(NULL), (uint32_t)getuid(), "config_load", config_path, details, NULL);
+	if (rc < 0) {
+		fprintf(stderr, "trunkrecd: cannot write to the audit log %s: %s; %s\n", cfg->audit_log, strerror(-rc),
+			rc == -EBADMSG ? "its last line is not an entry: run 'trunkrec audit verify'" : "check the disk");
+		return -1;
+	}
+	if (load_index_key(cfg->blind_index_key, key, &have_key) < 0)
+		return -1;
+	if (!have_key)
+		log_warn("trunkrecd: no [general] blind_index_key: recordings are catalogued without their numbers "
+			 "and 'trunkrec find' cannot find them");
+	rc = catalog_open(cfg->catalog, have_key ? key : NULL, ret_catalog);
+	sodium_memzero(key, sizeof(key));
+	if (rc < 0) {
+		fprintf(stderr, "trunkrecd: cannot open the catalog %s: %s; set [general] catalog\n", cfg->catalog,
+			strerror(-rc));
+		return -1;
+	}
+	rc = recovery_run(cfg->recordings, *ret_catalog, *ret_audit, (uint32_t)getuid(), (int64_t)time(NULL),
+			  catalog_retention_days(&cfg->rules, NULL), &rs);
+	if (rs.recovered || rs.removed || rs.orphans || rs.errors)
+		log_warn("trunkrecd: recovery in %s: %u recording(s) closed after a crash (TRUNCATED), %u torn "
+			 "header(s) removed, %u unfiled recording(s) catalogued, %u not handled%s%s",
+			 cfg->recordings, rs.recovered, rs.removed, rs.orphans, rs.errors, rc < 0 ? ": " : "",
+			 rc < 0 ? strerror(-rc) : "");
+	rc = catalog_queue_start(*ret_catalog, &cfg->rules, *ret_audit, 0, ret_queue);
+	if (rc < 0) {
+		fprintf(stderr, "trunkrecd: cannot start the catalog thread: %s\n", strerror(-rc));
+		return -1;
+	}
+	return 0;
 }
 
 static void print_summary(struct relay *r, struct worker *workers, int nworkers)
@@ -208,6 +303,10 @@ int main(int argc, char **argv)
 	static struct prompt_lib prompts;
 	struct worker *workers;
 	struct worker_settings ws;
+	struct audit *audit = NULL;
+	struct catalog *catalog = NULL;
+	struct catalog_queue *catq = NULL;
+	struct catalog_queue_stats cs = { 0 };
 	uint8_t pk[VAULT_PK_BYTES];
 	int opt, nworkers, rc;
 
@@ -259,6 +358,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
+	if (lifecycle_start(config_path, &cfg, &audit, &catalog, &catq) < 0)
+		return 2;
+
 	nworkers = cfg.workers ? cfg.workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
 	if (nworkers < 1)
 		nworkers = 1;
@@ -266,6 +368,8 @@ int main(int argc, char **argv)
 	if (!workers)
 		return 1;
 	ws = (struct worker_settings){
+		.done = catalog_done_hook,
+		.done_userdata = catq,
 		.dir = cfg.recordings,
 		.recipient_pk = pk,
 		.codec = { .bitrate = cfg.bitrate, .complexity = cfg.complexity },
@@ -324,7 +428,13 @@ int main(int argc, char **argv)
 		control_stop(&control);
 	for (int i = 0; i < nworkers; i++)
 		worker_stop(&workers[i]);
+	/* After the workers: their last recordings are in the queue. */
+	catalog_queue_stop(catq, &cs);
 	print_summary(&relay, workers, nworkers);
+	printf("trunkrecd: catalog written=%lu dropped=%lu failed=%lu\n", cs.written, cs.dropped, cs.failed);
+	fflush(stdout);
+	catalog_close(catalog);
+	audit_close(audit);
 	relay_free(&relay);
 	prompt_lib_free(&prompts);
 	free(workers);
