@@ -20,6 +20,7 @@
 #include "engine/catalog.h"
 #include "engine/log.h"
 #include "engine/recovery.h"
+#include "engine/purger.h"
 #include "engine/relay.h"
 #include "engine/stats.h"
 #include "engine/worker.h"
@@ -301,6 +302,7 @@ int main(int argc, char **argv)
 	static struct relay relay;
 	static struct control control;
 	static struct prompt_lib prompts;
+	static struct purger purger;
 	struct worker *workers;
 	struct worker_settings ws;
 	struct audit *audit = NULL;
@@ -360,6 +362,14 @@ int main(int argc, char **argv)
 
 	if (lifecycle_start(config_path, &cfg, &audit, &catalog, &catq) < 0)
 		return 2;
+	if (cfg.purge_interval_s > 0) {
+		rc = purger_start(&purger, cfg.recordings, cfg.catalog, audit, cfg.purge_interval_s);
+		if (rc < 0) {
+			fprintf(stderr, "trunkrecd: cannot start the retention schedule on %s: %s\n", cfg.catalog,
+				strerror(-rc));
+			return 2;
+		}
+	}
 
 	nworkers = cfg.workers ? cfg.workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
 	if (nworkers < 1)
@@ -433,6 +443,8 @@ int main(int argc, char **argv)
 	print_summary(&relay, workers, nworkers);
 	printf("trunkrecd: catalog written=%lu dropped=%lu failed=%lu\n", cs.written, cs.dropped, cs.failed);
 	fflush(stdout);
+	if (cfg.purge_interval_s > 0)
+		purger_stop(&purger);
 	catalog_close(catalog);
 	audit_close(audit);
 	relay_free(&relay);
