@@ -102,6 +102,11 @@ void call_policy_setup(struct relay *r, struct call *c)
 	code_matcher_init(&c->codes, rule, CODE_MATCHER_INTERDIGIT_MS);
 	if (rule->announce == POLICY_ANNOUNCE_NONE)
 		return;		/* never recorded: no worker hears a single frame of it */
+	if (atomic_load_explicit(&r->stats.out_of_space, memory_order_relaxed)) {
+		/* The disk is full: the call goes through, unrecorded; counted and alarmed. */
+		atomic_fetch_add(&r->stats.recordings_refused, 1);
+		return;
+	}
 	opts.mask_dtmf = rule->dtmf == POLICY_DTMF_MASK;
 	opts.report_digits = true;
 	if (rule->announce == POLICY_ANNOUNCE_VERIFY) {

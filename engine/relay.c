@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -386,9 +387,35 @@ static void publish_spans(struct relay *r)
 	}
 }
 
+/*
+ * After ENOSPC no new recording starts (calls go on unrecorded). Every few
+ * seconds: is there room again? Then recordings resume; both edges alarm.
+ */
+static void check_space(struct relay *r, uint64_t now)
+{
+	struct statvfs vfs;
+	bool full = atomic_load(&r->stats.out_of_space);
+
+	if (full && !r->space_alarmed) {
+		log_err("ALARM recordings disk %s is full: new calls are not recorded (recordings in progress "
+			"are closed as they fail); free space to resume", r->cfg->recordings);
+		r->space_alarmed = true;
+	}
+	if (!full || now < r->next_space_check_ms)
+		return;
+	r->next_space_check_ms = now + 5000;
+	if (statvfs(r->cfg->recordings, &vfs) == 0 &&
+	    (uint64_t)vfs.f_bavail * vfs.f_frsize >= RELAY_SPACE_RESUME_BYTES) {
+		atomic_store(&r->stats.out_of_space, false);
+		r->space_alarmed = false;
+		log_warn("recordings disk %s has room again: new calls are recorded", r->cfg->recordings);
+	}
+}
+
 static void housekeeping(struct relay *r, uint64_t now)
 {
 	publish_spans(r);
+	check_space(r, now);
 	for (int i = 0; i < r->npairs; i++) {
 		struct relay_pair *p = &r->pairs[i];
 		bool retried = false;

@@ -26,6 +26,7 @@
 
 #define RELAY_CALLS_PER_PAIR	64
 #define RELAY_STAGE		4	/* blocks kept per side while pairing frames */
+#define RELAY_SPACE_RESUME_BYTES	(256ull << 20)	/* free space at which recording resumes after ENOSPC */
 #define RELAY_BATCH_HIST	128	/* buckets of relay_stats.batch_hist */
 
 enum call_dir { CALL_IN, CALL_OUT };	/* IN: carrier → PBX */
@@ -104,6 +105,8 @@ struct relay_stats {
 	_Atomic unsigned long batch_hist[RELAY_BATCH_HIST];
 	_Atomic unsigned long calls_at_shutdown;	/* calls still up when the stop came */
 	_Atomic unsigned long unannounced, unannounced_alarms;
+	_Atomic bool out_of_space;		/* a write hit ENOSPC: no new recordings until space is back */
+	_Atomic unsigned long recordings_refused;	/* calls not recorded because the disk was full */
 	_Atomic unsigned long stopped_at_transfer, paused_hold, paused_payment, dtmf_masked;
 	/* Spans as the relay sees them, published every loop for stats readers. */
 	struct {
@@ -125,6 +128,8 @@ struct relay {
 	struct control *control;	/* NULL: no control socket */
 	const struct prompt_lib *prompts;
 	struct policy_line_state lines[POLICY_MAX_RULES + 1];	/* per rule; the last: the default */
+	bool space_alarmed;
+	uint64_t next_space_check_ms;
 	struct relay_stats stats;
 };
 

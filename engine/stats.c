@@ -64,6 +64,8 @@ static int collect(const struct stats_sources *src, struct figure *f, int max)
 	FIG("recordings_complete", "recordings finished and durable", rec_complete);
 	FIG("recordings_failed", "recordings that failed (I/O)", rec_failed);
 	FIG("recordings_never_stored", "calls the policy never let store anything", never);
+	FIG("recordings_refused_disk_full", "calls not recorded because the disk was full", LOAD(s->recordings_refused));
+	FIG("disk_full", "1 while new recordings are refused for lack of space", LOAD(s->out_of_space));
 	FIG("policy_unannounced", "calls not announced (nothing stored)", LOAD(s->unannounced));
 	FIG("policy_unannounced_alarms", "unannounced-line alarms raised", LOAD(s->unannounced_alarms));
 	FIG("policy_stopped_at_transfer", "recordings stopped at a transfer", LOAD(s->stopped_at_transfer));

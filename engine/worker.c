@@ -135,6 +135,7 @@ int worker_start(struct worker *wk, int index, const struct worker_settings *s)
 	if (rc < 0)
 		goto fail_ring;
 	wk->ctx.writer = &wk->writer;
+	wk->writer.out_of_space = s->out_of_space;
 	wk->ctx.done = s->done;
 	wk->ctx.done_userdata = s->done_userdata;
 	memcpy(wk->ctx.recipient_pk, s->recipient_pk, VAULT_PK_BYTES);

@@ -62,6 +62,7 @@ struct worker {
 };
 
 struct worker_settings {
+	_Atomic bool *out_of_space;	/* the writers raise it on ENOSPC */
 	recording_done_cb done;		/* the catalog's hook, or NULL */
 	void *done_userdata;
 	const char *dir;

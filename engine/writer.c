@@ -123,6 +123,8 @@ static void submit_write(struct writer *w, struct wop *op)
 
 static void fail_file(struct writer *w, struct wfile *f, const char *what, int err)
 {
+	if (err == ENOSPC && w->out_of_space)
+		atomic_store(w->out_of_space, true);
 	if (!f->failed) {
 		log_err("recording %s: %s failed: %s; recording marked failed, other recordings go on",
 			f->name, what, strerror(err));
@@ -235,6 +237,8 @@ struct wfile *writer_create(struct writer *w, const char *name, const void *head
 	 */
 	if (pwrite(f->fd, header, len, 0) != (ssize_t)len || fdatasync(f->fd) < 0 || fsync(w->dirfd) < 0) {
 		err = errno ? errno : EIO;
+		if (err == ENOSPC && w->out_of_space)
+			atomic_store(w->out_of_space, true);
 		close(f->fd);
 		unlinkat(w->dirfd, partial, 0);
 		errno = err;

@@ -17,6 +17,7 @@
 #define TRUNKREC_ENGINE_WRITER_H
 
 #include <liburing.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -38,6 +39,7 @@ struct writer {
 	int dirfd;
 	unsigned inflight;
 	struct writer_stats stats;
+	_Atomic bool *out_of_space;	/* set on ENOSPC: the relay refuses new recordings (may be NULL) */
 	/* Fault injection for tests: operation number fail_at (1-based) fails with fail_errno. */
 	unsigned long ops, fail_at;
 	int fail_errno;

@@ -257,6 +257,7 @@ static void print_summary(struct relay *r, struct worker *workers, int nworkers)
 	       started, completed, failed, never, frames, atomic_load(&r->stats.frames_dropped_ring));
 	printf("trunkrecd: policy unannounced=%lu unannounced_alarms=%lu\n", atomic_load(&r->stats.unannounced),
 	       atomic_load(&r->stats.unannounced_alarms));
+	printf("trunkrecd: disk refused=%lu\n", atomic_load(&r->stats.recordings_refused));
 	printf("trunkrecd: blocks=%lu write_drops=%lu worst_batch_us=%llu late_batches=%lu\n",
 	       atomic_load(&r->stats.blocks), atomic_load(&r->stats.blocks_dropped_write),
 	       (unsigned long long)atomic_load(&r->stats.batch_ns_max) / 1000,
@@ -378,6 +379,7 @@ int main(int argc, char **argv)
 	if (!workers)
 		return 1;
 	ws = (struct worker_settings){
+		.out_of_space = &relay.stats.out_of_space,
 		.done = catalog_done_hook,
 		.done_userdata = catq,
 		.dir = cfg.recordings,

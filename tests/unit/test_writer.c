@@ -135,7 +135,10 @@ static void one_failed_file_does_not_stop_another(void **state)
 	struct wfile *f1, *f2;
 
 	(void)state;
+	_Atomic bool out_of_space = false;
+
 	assert_int_equal(writer_init(&w, dir, -1), 0);
+	w.out_of_space = &out_of_space;
 	f1 = writer_create(&w, "d1.trec", "H", 1, on_closed, &log1);
 	f2 = writer_create(&w, "d2.trec", "H", 1, on_closed, &log2);
 	writer_inject_fault(&w, 1, ENOSPC);
@@ -147,6 +150,7 @@ static void one_failed_file_does_not_stop_another(void **state)
 		writer_reap(&w, true);
 	assert_false(log1.ok);
 	assert_true(log2.ok);
+	assert_true(out_of_space);	/* ENOSPC tells the relay to start no new recording */
 	writer_exit(&w);
 }
 
