@@ -100,8 +100,15 @@ void call_policy_setup(struct relay *r, struct call *c)
 	c->rule = rule;
 	gate_init(&c->gate, rule, relay_now_ms());
 	code_matcher_init(&c->codes, rule, CODE_MATCHER_INTERDIGIT_MS);
-	if (rule->announce == POLICY_ANNOUNCE_NONE)
-		return;		/* never recorded: no worker hears a single frame of it */
+	if (rule->announce == POLICY_ANNOUNCE_NONE) {
+		/*
+		 * Never recorded: no worker hears a single frame of it. The recorder
+		 * only files the call in the catalog (not stored, not announced).
+		 */
+		relay_record_start(r, c, &opts);
+		c->frames_wanted = false;
+		return;
+	}
 	if (atomic_load_explicit(&r->stats.out_of_space, memory_order_relaxed)) {
 		/* The disk is full: the call goes through, unrecorded; counted and alarmed. */
 		atomic_fetch_add(&r->stats.recordings_refused, 1);
@@ -115,6 +122,7 @@ void call_policy_setup(struct relay *r, struct call *c)
 		opts.verify = p ? &p->ref : NULL;
 	}
 	relay_record_start(r, c, &opts);
+	c->frames_wanted = true;
 }
 
 void call_policy_alerting(struct relay *r, struct call *c)

@@ -503,7 +503,7 @@ int catalog_mark_recovered(struct catalog *c, const char *id, const char *file, 
 /* ---- the queue ---------------------------------------------------------- */
 
 struct done_copy {
-	bool has_file, ok;
+	bool has_file, ok, started;
 	uint64_t frames;
 	int64_t now;
 	char file[CATALOG_FILE_MAX];
@@ -539,6 +539,7 @@ bool catalog_post(struct catalog_queue *q, const struct recording_done *d)
 		s = &q->slots[(q->head + q->count) % q->cap];
 		s->has_file = d->file != NULL;
 		s->ok = d->ok;
+		s->started = d->started;
 		s->frames = d->frames;
 		s->now = (int64_t)time(NULL);
 		copy_str(s->file, sizeof(s->file), d->file);
@@ -569,7 +570,25 @@ static void write_one(struct catalog_queue *q, struct done_copy *s)
 	catalog_row_from_done(s->has_file ? s->file : NULL, s->ok, s->frames, s->meta, s->reason, s->now,
 			      catalog_key(q->c), q->rules, &row);
 	sodium_memzero(s->meta, sizeof(s->meta));
-	if (q->audit) {
+	if (s->started) {
+		/* A recording being written: its end replaces this row. */
+		row.status = CATALOG_RECORDING;
+		row.ended = 0;
+		row.duration_ms = 0;
+		copy_n(row.outcome, sizeof(row.outcome), "recording", strlen("recording"));
+	}
+	if (!s->started) {
+		struct catalog_row was;
+
+		/* Filed at its start: a hold or a deletion made meanwhile stands. */
+		if (catalog_get(q->c, row.id, &was) == 0) {
+			if (was.status == CATALOG_DELETED)
+				return;
+			row.legal_hold = was.legal_hold;
+			memcpy(row.hold_reason, was.hold_reason, sizeof(row.hold_reason));
+		}
+	}
+	if (q->audit && !s->started) {
 		snprintf(details, sizeof(details), "status=%s,outcome=%s,duration_ms=%" PRId64 ",rule=%s",
 			 catalog_status_name(row.status), row.outcome, row.duration_ms, row.rule);
 		r = audit_append(q->audit, s->now, (uint32_t)getuid(), "recording", row.id, details, NULL);

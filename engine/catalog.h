@@ -33,7 +33,7 @@
 #define CATALOG_QUEUE_DEFAULT	1024
 
 enum catalog_status {
-	CATALOG_RECORDING,	/* being written (reserved: trunkrecd files a recording at its end) */
+	CATALOG_RECORDING,	/* being written: filed when its file is created, replaced at its end */
 	CATALOG_COMPLETE,	/* ID.trec, finished by its writer */
 	CATALOG_RECOVERED,	/* ID.trec, closed by recovery after a crash: TRUNCATED */
 	CATALOG_FAILED,		/* a write or fdatasync failed: ID.trec.partial left for recovery */

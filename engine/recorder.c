@@ -176,6 +176,12 @@ static int recorder_open(struct recorder *r)
 	}
 	r->ctx->started++;
 	seal_and_append(r, VAULT_REC_META, (const uint8_t *)r->meta, strlen(r->meta), false, false);
+	if (r->ctx->done) {
+		/* Filed at once: after a crash, find still knows whose call this file holds. */
+		struct recording_done d = { .file = r->name, .started = true, .meta = r->meta, .reason = "recording" };
+
+		r->ctx->done(r->ctx->done_userdata, &d);
+	}
 	/* OpusHead and OpusTags go out with the first audio record. */
 	return 0;
 }

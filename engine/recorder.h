@@ -49,9 +49,10 @@ struct recorder_opts {
 	const struct prompt_ref *verify;	/* look for this prompt in the PBX audio; NULL = no */
 };
 
-/* A recording's end, for the catalog: called on the worker thread, must not block. */
+/* A recording's start and end, for the catalog: called on the worker thread, must not block. */
 struct recording_done {
 	const char *file;		/* "ID.trec" in the recordings directory; NULL if nothing was stored */
+	bool started;			/* not the end: the file was just created (catalog status recording) */
 	bool ok;			/* durable and renamed (COMPLETE); false: failed, .partial left */
 	uint64_t frames;		/* 20 ms frames in the file */
 	const char *meta;		/* the META record's text (key=value lines, with numbers) */

@@ -246,7 +246,7 @@ static void bchannel_ready(struct relay *r, struct relay_pair *p, enum side s, i
 		if (out >= 0 && write(out, send, PORT_BLOCK) != PORT_BLOCK)
 			atomic_fetch_add_explicit(&r->stats.blocks_dropped_write, 1, memory_order_relaxed);
 		/* Staged before the prompt advances: this block was spoken while the prompt still played. */
-		if (c && c->recording && c->state == CALL_ACTIVE)
+		if (c && c->recording && c->frames_wanted && c->state == CALL_ACTIVE)
 			stage_block(r, c, s, blk);
 		if (c && s == SIDE_A && c->prompt_draining) {
 			call_policy_prompt_heard(r, c);

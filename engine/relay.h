@@ -58,7 +58,8 @@ struct call {
 	struct call *joined;		/* after a transfer: the other call whose A leg ours is joined to */
 	bool payment_paused;
 	bool transferred;		/* its carrier leg was joined to another call's: the PBX legs are done */
-	bool recording;
+	bool recording;			/* a recorder exists for it (REC_START sent, no REC_STOP yet) */
+	bool frames_wanted;		/* its recorder needs the audio (not for announcement = none) */
 	bool stop_pending;		/* REC_STOP not yet queued (ring was full) */
 	char stop_reason[48];
 	struct stage stage[2];
