@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sys/time.h>
+#include <time.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +15,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include "engine/audit.h"
 #include "engine/log.h"
 
 #define MAX_CLIENTS	16
@@ -21,6 +23,9 @@
 
 struct client {
 	int fd;
+	uid_t uid;
+	gid_t gid;
+	unsigned roles;			/* 1 << enum config_role */
 	char in[CONTROL_LINE];
 	size_t len;
 	unsigned waiting;		/* id of the command sent to the relay, 0 = none */
@@ -99,6 +104,47 @@ static bool valid_selector(const char *s)
 	return true;
 }
 
+/* The roles a peer has: root all; others by uid or primary gid in [roles]. */
+static unsigned peer_roles(const struct control *ctl, uid_t uid, gid_t gid)
+{
+	unsigned roles = 0;
+
+	if (uid == 0)
+		return (1u << ROLE_COUNT) - 1;
+	for (int r = 0; ctl->roles && r < ROLE_COUNT; r++) {
+		const struct config_role_ids *ids = &ctl->roles[r];
+
+		for (int i = 0; i < ids->nuid; i++)
+			if (ids->uid[i] == uid)
+				roles |= 1u << r;
+		for (int i = 0; i < ids->ngid; i++)
+			if (ids->gid[i] == gid)
+				roles |= 1u << r;
+	}
+	/* A manager may do what a supervisor may, a supervisor what an operator may. */
+	if (roles & (1u << ROLE_MANAGER))
+		roles |= 1u << ROLE_SUPERVISOR;
+	if (roles & (1u << ROLE_SUPERVISOR))
+		roles |= 1u << ROLE_OPERATOR;
+	return roles;
+}
+
+/* Allowed, or refused: audited first, then answered with the role it needed. */
+static bool allowed(struct control *ctl, struct client *cl, const char *verb, enum config_role need)
+{
+	char msg[96], details[64];
+
+	if (cl->roles & (1u << need))
+		return true;
+	snprintf(details, sizeof(details), "gid=%u,needs=%s", (unsigned)cl->gid, config_role_name(need));
+	if (ctl->audit && audit_append(ctl->audit, (int64_t)time(NULL), (uint32_t)cl->uid, "refused", verb, details,
+				       NULL) < 0)
+		log_err("control: could not audit a refused %s from uid %u", verb, (unsigned)cl->uid);
+	snprintf(msg, sizeof(msg), "error refused: %s needs the %s role", verb, config_role_name(need));
+	say(cl->fd, msg);
+	return false;
+}
+
 static void handle_line(struct control *ctl, struct client *cl, char *line, unsigned *next_id)
 {
 	char verb[16] = "", selector[CONTROL_LINE] = "";
@@ -110,6 +156,9 @@ static void handle_line(struct control *ctl, struct client *cl, char *line, unsi
 		say(cl->fd, "ok pong");
 		return;
 	}
+	if ((!strcmp(verb, "stats") && !allowed(ctl, cl, verb, ROLE_OPERATOR)) ||
+	    ((!strcmp(verb, "pause") || !strcmp(verb, "resume")) && !allowed(ctl, cl, verb, ROLE_SUPERVISOR)))
+		return;
 	if (!strcmp(verb, "stats")) {
 		send_stats(ctl, cl, selector[0] ? selector : "text");
 		return;
@@ -245,6 +294,17 @@ static void *control_main(void *arg)
 				close(fd);
 			} else if (fd >= 0) {
 				struct timeval tv = { .tv_sec = 1 };
+				struct ucred cred;
+				socklen_t len = sizeof(cred);
+
+				/* Who is asking decides what they may ask: the kernel's word, not theirs. */
+				if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+					close(fd);
+					continue;
+				}
+				clients[slot].uid = cred.uid;
+				clients[slot].gid = cred.gid;
+				clients[slot].roles = peer_roles(ctl, cred.uid, cred.gid);
 
 				/* Long answers are sent blocking, but never for more than a second. */
 				setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
@@ -259,7 +319,8 @@ static void *control_main(void *arg)
 	return NULL;
 }
 
-int control_start(struct control *ctl, const char *path, control_stats_cb stats, void *stats_userdata)
+int control_start(struct control *ctl, const char *path, unsigned mode, const struct config_role_ids *roles,
+		  struct audit *audit, control_stats_cb stats, void *stats_userdata)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	int rc;
@@ -270,6 +331,8 @@ int control_start(struct control *ctl, const char *path, control_stats_cb stats,
 	ctl->listen_fd = ctl->relay_efd = ctl->answer_efd = ctl->wake_fd = -1;
 	ctl->stats = stats;
 	ctl->stats_userdata = stats_userdata;
+	ctl->roles = roles;
+	ctl->audit = audit;
 	if (len >= sizeof(addr.sun_path))
 		return -ENAMETOOLONG;
 	memcpy(ctl->path, path, len + 1);
@@ -286,7 +349,7 @@ int control_start(struct control *ctl, const char *path, control_stats_cb stats,
 		goto fail;
 	}
 	unlink(path);	/* a stale socket from a previous run */
-	if (bind(ctl->listen_fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || chmod(path, 0660) < 0 ||
+	if (bind(ctl->listen_fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || chmod(path, mode) < 0 ||
 	    listen(ctl->listen_fd, 8) < 0) {
 		rc = -errno;
 		goto fail;

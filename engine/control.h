@@ -9,6 +9,10 @@
  *   resume number=N | call=ID
  *   stats [text|json|prometheus] "ok N" then N lines
  *
+ * Each client's role comes from its uid/gid (SO_PEERCRED): stats needs
+ * operator, pause and resume supervisor; a refusal is audited and answered
+ * with the role it needed.
+ *
  * A client that vanishes while a pause it asked for is in force does not
  * resume it: the relay is told the pause state is unknown (the policy keeps
  * it paused until its timeout).
@@ -25,6 +29,9 @@
 #include <stdbool.h>
 
 #include "engine/spsc.h"
+#include "policy/config.h"
+
+struct audit;
 
 #define CONTROL_LINE	256
 
@@ -46,6 +53,8 @@ typedef size_t (*control_stats_cb)(void *userdata, const char *format, char *buf
 
 struct control {
 	char path[256];
+	const struct config_role_ids *roles;	/* [ROLE_COUNT]; root has every role */
+	struct audit *audit;			/* refusals are audited; may be NULL */
 	control_stats_cb stats;		/* may be NULL */
 	void *stats_userdata;
 	int listen_fd;
@@ -58,7 +67,9 @@ struct control {
 	int wake_fd;			/* wakes the control thread to stop */
 };
 
-int control_start(struct control *ctl, const char *path, control_stats_cb stats, void *stats_userdata);
+/* mode: the socket file's permissions; roles and audit may be NULL (then only root is allowed). */
+int control_start(struct control *ctl, const char *path, unsigned mode, const struct config_role_ids *roles,
+		  struct audit *audit, control_stats_cb stats, void *stats_userdata);
 void control_stop(struct control *ctl);
 
 #endif

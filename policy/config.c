@@ -74,6 +74,7 @@ static const struct string_key string_keys[] = {
 	{ "general", "recordings", offsetof(struct config, recordings), CONFIG_PATH_MAX },
 	{ "general", "recipient_key", offsetof(struct config, recipient_key), CONFIG_PATH_MAX },
 	{ "general", "control_socket", offsetof(struct config, control_socket), CONFIG_PATH_MAX },
+	{ "general", "control_socket_mode", offsetof(struct config, control_socket_mode), 8 },
 	{ "general", "catalog", offsetof(struct config, catalog), CONFIG_PATH_MAX },
 	{ "general", "audit_log", offsetof(struct config, audit_log), CONFIG_PATH_MAX },
 	{ "general", "blind_index_key", offsetof(struct config, blind_index_key), CONFIG_PATH_MAX },
@@ -164,11 +165,61 @@ static char *read_line(char *str, int num, void *stream)
 	return str;
 }
 
+static const char *const role_names[ROLE_COUNT] = { "operator", "supervisor", "manager", "auditor" };
+
+const char *config_role_name(enum config_role role)
+{
+	return (unsigned)role < ROLE_COUNT ? role_names[role] : "?";
+}
+
+/* "1001, @1002, 0": uids, and @gids (numbers: the config is parsed without looking users up). */
+static int handle_role(struct parse_state *ps, const char *section, const char *key, const char *value)
+{
+	struct config_role_ids *ids = NULL;
+	const char *s = value;
+
+	for (int i = 0; i < ROLE_COUNT; i++)
+		if (!strcmp(key, role_names[i]))
+			ids = &ps->c->roles[i];
+	if (!ids)
+		return fail(ps, section, key, value, "unknown role; use operator, supervisor, manager or auditor");
+	ids->nuid = ids->ngid = 0;
+	while (*s) {
+		bool group = false;
+		char *end;
+		unsigned long id;
+
+		while (*s == ' ' || *s == ',')
+			s++;
+		if (!*s)
+			break;
+		if (*s == '@') {
+			group = true;
+			s++;
+		}
+		errno = 0;
+		id = strtoul(s, &end, 10);
+		if (end == s || errno || id > 0xfffffffful || (*end && *end != ',' && *end != ' '))
+			return fail(ps, section, key, value,
+				    "list numeric uids and @gids separated by commas (id -u NAME, getent group NAME)");
+		if ((group ? ids->ngid : ids->nuid) == CONFIG_ROLE_IDS)
+			return fail(ps, section, key, value, "at most 16 users and 16 groups per role");
+		if (group)
+			ids->gid[ids->ngid++] = (unsigned)id;
+		else
+			ids->uid[ids->nuid++] = (unsigned)id;
+		s = end;
+	}
+	return 1;
+}
+
 static int handle(void *user, const char *section, const char *key, const char *value)
 {
 	struct parse_state *ps = user;
 	char *base = (char *)ps->c;
 
+	if (!strcmp(section, "roles"))
+		return handle_role(ps, section, key, value);
 	if (!strncmp(section, PAIR_PREFIX, strlen(PAIR_PREFIX))) {
 		struct config_pair *p = pair_for_section(ps, section);
 
@@ -207,13 +258,16 @@ static int handle(void *user, const char *section, const char *key, const char *
 			continue;
 		if (!copy_string(base + k->offset, k->size, value))
 			return fail(ps, section, key, value, "empty or too long");
+		if (!strcmp(key, "control_socket_mode") &&
+		    (strlen(value) < 3 || strlen(value) > 4 || strspn(value, "01234567") != strlen(value)))
+			return fail(ps, section, key, value, "an octal file mode like 0660");
 		if (!strcmp(key, "log_level") &&
 		    !one_of(value, log_levels, sizeof(log_levels) / sizeof(log_levels[0])))
 			return fail(ps, section, key, value, "use error, warning, info or debug");
 		return 1;
 	}
 	if (strcmp(section, "general") && strcmp(section, "codec"))
-		return fail(ps, section, key, value, "unknown section; use [general], [codec], [pair NAME] or [rule NAME]");
+		return fail(ps, section, key, value, "unknown section; use [general], [codec], [roles], [pair NAME] or [rule NAME]");
 	return fail(ps, section, key, value, "unknown key; see docs/config.md for the keys of each section");
 }
 
@@ -250,6 +304,7 @@ void config_defaults(struct config *c)
 	strcpy(c->recordings, "/var/lib/trunkrec/recordings");
 	strcpy(c->recipient_key, "/etc/trunkrec/recipient.pub");
 	strcpy(c->control_socket, "/run/trunkrec/control");
+	strcpy(c->control_socket_mode, "0660");
 	strcpy(c->log_level, "info");
 	c->workers = 0;
 	c->flush_interval_ms = 1000;

@@ -30,6 +30,17 @@ struct config_pair {
 	int line;			/* its first key, for messages */
 };
 
+/* Who may do what on the control socket (docs/control.md). */
+enum config_role { ROLE_OPERATOR, ROLE_SUPERVISOR, ROLE_MANAGER, ROLE_AUDITOR, ROLE_COUNT };
+
+#define CONFIG_ROLE_IDS	16
+
+struct config_role_ids {
+	int nuid, ngid;
+	unsigned uid[CONFIG_ROLE_IDS];	/* users with this role */
+	unsigned gid[CONFIG_ROLE_IDS];	/* members of these primary groups have it too */
+};
+
 struct config {
 	char recordings[CONFIG_PATH_MAX];
 	char recipient_key[CONFIG_PATH_MAX];
@@ -45,6 +56,8 @@ struct config {
 	int complexity;
 	int npairs;
 	struct config_pair pairs[CONFIG_MAX_PAIRS];
+	struct config_role_ids roles[ROLE_COUNT];	/* [roles]; root always has every role */
+	char control_socket_mode[8];	/* octal, default 0660 */
 	struct policy_rules rules;	/* [rule NAME] sections, policy/rules.h */
 };
 
@@ -58,5 +71,7 @@ void config_defaults(struct config *c);
  */
 int config_parse(struct config *c, const char *filename, const char *text,
 		 char *ret_err, size_t errsize);
+
+const char *config_role_name(enum config_role role);
 
 #endif

@@ -409,7 +409,8 @@ int main(int argc, char **argv)
 			if (mkdir(dir, 0750) < 0 && errno != EEXIST)
 				fprintf(stderr, "trunkrecd: cannot create %s: %s\n", dir, strerror(errno));
 		}
-		rc = control_start(&control, cfg.control_socket, render_stats, &stats_sources);
+		rc = control_start(&control, cfg.control_socket, (unsigned)strtoul(cfg.control_socket_mode, NULL, 8),
+				   cfg.roles, audit, render_stats, &stats_sources);
 		if (rc < 0) {
 			fprintf(stderr, "trunkrecd: cannot open the control socket %s: %s; set [general] control_socket "
 				"to a writable path (or empty to have none)\n", cfg.control_socket, strerror(-rc));

@@ -1,0 +1,87 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+# The role matrix of the control socket: every role × every command, allowed
+# or refused as docs/control.md says, every refusal in the audit log. Clients
+# run under other uids (setpriv), so this needs root; skipped (77) otherwise.
+#
+#   roles.sh BUILDDIR
+set -eu
+
+build=$(cd "$1" && pwd)
+[ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null || { echo "roles: needs root and setpriv"; exit 77; }
+tmp=$(mktemp -d /tmp/trunkrec-roles.XXXXXX)
+chmod 755 "$tmp"
+rec_pid=""
+cleanup() {
+	[ -n "$rec_pid" ] && kill "$rec_pid" 2>/dev/null || true
+	wait 2>/dev/null || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+failures=0
+fail() { echo "roles: FAIL: $*"; failures=$((failures + 1)); }
+
+"$build/tools/trunkrec" keygen "$tmp/r.pub" "$tmp/r.sec" >/dev/null
+mkdir -p "$tmp/rec"
+cat > "$tmp/trunkrecd.conf" <<CONF
+[general]
+recordings = $tmp/rec
+recipient_key = $tmp/r.pub
+control_socket = $tmp/control
+control_socket_mode = 0666
+audit_log = $tmp/audit.log
+catalog = $tmp/catalog.db
+[roles]
+operator = 60001
+supervisor = 60002
+manager = @60003
+auditor = 60004
+[pair p1]
+port_a = $tmp/none-a
+port_b = $tmp/none-b
+CONF
+"$build/tools/trunkrecd" -c "$tmp/trunkrecd.conf" > "$tmp/trunkrecd.out" 2> "$tmp/trunkrecd.err" &
+rec_pid=$!
+for i in 1 2 3 4 5 6 7 8 9 10; do [ -S "$tmp/control" ] && break; sleep 0.2; done
+
+# uid gid role, then per command: allowed (a) or refused (r): ping stats pause resume
+matrix="0 0 root a a a a
+60001 60001 operator a a r r
+60002 60002 supervisor a a a a
+60005 60003 manager a a a a
+60004 60004 auditor a r r r
+60009 60009 nobody a r r r"
+while read -r uid gid role ping stats pause resume; do
+	for cmd in ping stats pause resume; do
+		eval want=\$$cmd
+		case $cmd in
+		ping|stats) args="stats --socket $tmp/control"; [ $cmd = ping ] && args="ping" ;;
+		*) args="$cmd number=5550100 --socket $tmp/control" ;;
+		esac
+		if [ $cmd = ping ]; then
+			out=$(setpriv --reuid="$uid" --regid="$gid" --clear-groups sh -c \
+				"printf 'ping\n' | timeout 5 python3 -c 'import socket,sys; s=socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall(sys.stdin.buffer.read()); print(s.recv(100).decode().strip())' $tmp/control" 2>&1 || true)
+		else
+			# shellcheck disable=SC2086
+			out=$(setpriv --reuid="$uid" --regid="$gid" --clear-groups "$build/tools/trunkrec" $args 2>&1 || true)
+		fi
+		case "$out" in
+		*"refused: "*) got=r ;;
+		*) got=a ;;
+		esac
+		[ "$got" = "$want" ] || fail "$role ($uid/$gid) $cmd: expected $want, got: $(echo "$out" | head -2)"
+		if [ "$got" = r ]; then
+			case "$out" in *"needs the"*role*) ;; *) fail "$role $cmd: the refusal does not name the role: $out" ;; esac
+		fi
+	done
+done <<MATRIX
+$matrix
+MATRIX
+# Every refusal is audited (written before the answer), with the uid.
+want_refusals=$(echo "$matrix" | awk '{ for (i = 4; i <= 7; i++) n += ($i == "r") } END { print n }')
+got_refusals=$(grep -c 'action=refused' "$tmp/audit.log" || true)
+[ "$got_refusals" -eq "$want_refusals" ] || fail "audit log has $got_refusals refusals, expected $want_refusals"
+grep -q 'uid=60001 action=refused object=pause' "$tmp/audit.log" || fail "the operator's refused pause is not audited with its uid"
+"$build/tools/trunkrec" audit verify --log "$tmp/audit.log" > /dev/null || fail "the audit chain does not verify"
+echo "roles: $want_refusals refusals expected, $got_refusals audited, $failures failures"
+[ "$failures" -eq 0 ]
