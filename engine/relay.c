@@ -554,10 +554,11 @@ int relay_run(struct relay *r, volatile sig_atomic_t *stop)
 		/* The live call first: every B-channel block crosses before anything else. */
 		for (int i = 0; i < n; i++) {
 			uint64_t tag = evs[i].data.u64;
-			struct relay_pair *p = &r->pairs[TAG_PAIR(tag)];
+			struct relay_pair *p;
 
 			if (tag == TAG_CONTROL)
 				continue;
+			p = &r->pairs[TAG_PAIR(tag)];
 			if (TAG_TS(tag) && p->port[TAG_SIDE(tag)].up)
 				bchannel_ready(r, p, TAG_SIDE(tag), TAG_TS(tag));
 		}
@@ -565,11 +566,14 @@ int relay_run(struct relay *r, volatile sig_atomic_t *stop)
 			record_batch_time(r, t0);
 		for (int i = 0; i < n; i++) {
 			uint64_t tag = evs[i].data.u64;
-			struct relay_pair *p = &r->pairs[TAG_PAIR(tag)];
+			struct relay_pair *p;
 
-			if (tag == TAG_CONTROL)
+			if (tag == TAG_CONTROL) {
 				control_poll(r);
-			else if (!TAG_TS(tag) && p->port[TAG_SIDE(tag)].up)
+				continue;
+			}
+			p = &r->pairs[TAG_PAIR(tag)];
+			if (!TAG_TS(tag) && p->port[TAG_SIDE(tag)].up)
 				dchannel_ready(r, p, TAG_SIDE(tag), true);
 		}
 		housekeeping(r, relay_now_ms());

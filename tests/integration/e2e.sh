@@ -69,7 +69,7 @@ sim_pid=""
 # trunksim placed and with the files on disk (trunkrec stats, issue 5).
 sleep 0.5
 "$trunkrec" stats --json --socket "$tmp/control" > "$tmp/stats.json" || fail "trunkrec stats --json failed"
-kill -TERM "$rec_pid"
+kill -TERM "$rec_pid" 2>/dev/null || fail "trunkrecd died during the run"
 rec_status=0
 wait "$rec_pid" || rec_status=$?
 rec_pid=""

@@ -105,7 +105,7 @@ rec_pid=$!
 sim_status=0
 wait "$sim_pid" || sim_status=$?
 sim_pid=""
-kill -TERM "$rec_pid"
+kill -TERM "$rec_pid" 2>/dev/null || fail "trunkrecd died during the run"
 rec_status=0
 wait "$rec_pid" || rec_status=$?
 rec_pid=""
