@@ -1,0 +1,72 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+# SIGTERM during 30 live calls: trunkrecd finishes every recording (FINAL
+# record, durable, renamed) before it exits; none is left TRUNCATED or .partial.
+#
+#   sigterm.sh BUILDDIR
+set -eu
+
+build=$(cd "$1" && pwd)
+tmp=$(mktemp -d /tmp/trunkrec-sigterm.XXXXXX)
+sim_pid="" rec_pid=""
+cleanup() {
+	[ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null || true
+	[ -n "$rec_pid" ] && kill "$rec_pid" 2>/dev/null || true
+	wait 2>/dev/null || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+failures=0
+fail() { echo "sigterm: FAIL: $*"; failures=$((failures + 1)); }
+
+mkdir -p "$tmp/sim" "$tmp/rec"
+"$build/tools/trunkrec" keygen "$tmp/r.pub" "$tmp/r.sec" >/dev/null
+cat > "$tmp/trunkrecd.conf" <<CONF
+[general]
+recordings = $tmp/rec
+recipient_key = $tmp/r.pub
+control_socket = $tmp/control
+[rule default]
+announcement = upstream
+[pair p1]
+port_a = $tmp/sim/a1
+port_b = $tmp/sim/b1
+[pair p2]
+port_a = $tmp/sim/a2
+port_b = $tmp/sim/b2
+CONF
+"$build/tools/trunksim" --dir "$tmp/sim" --pairs 2 --calls 30 --concurrency 30 --rate 30 --hold 30000 \
+	--report "$tmp/report.tsv" --timeout 40 > "$tmp/trunksim.out" 2> "$tmp/trunksim.err" &
+sim_pid=$!
+"$build/tools/trunkrecd" -c "$tmp/trunkrecd.conf" > "$tmp/trunkrecd.out" 2> "$tmp/trunkrecd.err" &
+rec_pid=$!
+# Wait until all 30 calls are connected (stats), at most 20 s.
+for i in $(seq 1 100); do
+	active=$("$build/tools/trunkrec" stats --json --socket "$tmp/control" 2>/dev/null |
+		sed -n 's/.*"calls_active":\([0-9]*\).*/\1/p')
+	[ "${active:-0}" -ge 30 ] && break
+	sleep 0.2
+done
+[ "${active:-0}" -ge 30 ] || fail "only ${active:-0} calls came up"
+sleep 2
+kill -TERM "$rec_pid"
+rec_status=0
+wait "$rec_pid" || rec_status=$?
+rec_pid=""
+[ "$rec_status" -eq 0 ] || fail "trunkrecd exit $rec_status after SIGTERM"
+kill "$sim_pid" 2>/dev/null || true
+wait "$sim_pid" 2>/dev/null || true
+sim_pid=""
+
+n=0
+for f in "$tmp"/rec/*.trec; do
+	[ -e "$f" ] || continue
+	n=$((n + 1))
+	"$build/tools/trunkrec" verify --key "$tmp/r.sec" "$f" > "$tmp/verify.out" 2>&1 || true
+	grep -q COMPLETE "$tmp/verify.out" || fail "$(cat "$tmp/verify.out")"
+done
+partial=$(ls "$tmp"/rec/*.partial 2>/dev/null | wc -l)
+[ "$partial" -eq 0 ] || fail "$partial .partial file(s) left"
+[ "$n" -ge 30 ] || fail "$n recordings for 30 live calls"
+echo "sigterm: $n recordings after SIGTERM, all COMPLETE unless said above; $failures failures"
+[ "$failures" -eq 0 ]
