@@ -83,6 +83,7 @@ static void maybe_free(struct relay *r, struct call *c)
 	if (c->leg[SIDE_A] || c->leg[SIDE_B])
 		return;
 	call_policy_hangup(r, c, "released");
+	call_policy_release(r, c);
 	relay_unbridge(r, c);
 	set_ts(p, c, SIDE_A, 0);
 	set_ts(p, c, SIDE_B, 0);

@@ -12,6 +12,7 @@
  * Thread: relay thread.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "engine/log.h"
@@ -19,7 +20,7 @@
 
 static struct policy_line_state *line_of(struct relay *r, const struct call *c)
 {
-	const struct policy_rules *rules = &r->cfg->rules;
+	const struct policy_rules *rules = &c->pset->cfg.rules;
 	ptrdiff_t i = c->rule - rules->rule;
 
 	return i >= 0 && i < rules->n ? &r->lines[i] : &r->lines[POLICY_MAX_RULES];
@@ -28,8 +29,8 @@ static struct policy_line_state *line_of(struct relay *r, const struct call *c)
 /* Count the call's outcome on its line; the alarm goes up on the line's first day. */
 static void count_outcome(struct relay *r, struct call *c, enum gate_outcome outcome)
 {
-	if (c->line_counted || outcome == GATE_OUTCOME_PENDING)
-		return;
+	if (c->line_counted || outcome == GATE_OUTCOME_PENDING || c->pset != r->policy)
+		return;		/* a call of an older generation: its lines were reset with the reload */
 	c->line_counted = true;
 	if (outcome == GATE_OUTCOME_NOT_ANNOUNCED)
 		atomic_fetch_add(&r->stats.unannounced, 1);
@@ -50,7 +51,7 @@ static void apply(struct relay *r, struct call *c, const struct gate_out *out)
 	for (int i = 0; i < out->ntimeline; i++)
 		relay_record_timeline(r, c, out->timeline[i]);
 	if (out->actions & GATE_ACT_PLAY_PROMPT) {
-		c->prompt = c->rule ? prompt_lib_find(r->prompts, c->rule->prompt) : NULL;
+		c->prompt = c->rule ? prompt_lib_find(&c->pset->prompts, c->rule->prompt) : NULL;
 		c->prompt_pos = 0;
 		c->prompt_seq = out->prompt_seq;
 		c->prompt_draining = false;
@@ -96,7 +97,9 @@ void call_policy_setup(struct relay *r, struct call *c)
 	const struct policy_rule *rule;
 	struct recorder_opts opts = { 0 };
 
-	rule = policy_rules_match(&r->cfg->rules, c->pair->cfg->name, c->dir == CALL_IN, c->calling, c->called);
+	c->pset = r->policy;
+	c->pset->calls++;
+	rule = policy_rules_match(&c->pset->cfg.rules, c->pair->cfg->name, c->dir == CALL_IN, c->calling, c->called);
 	c->rule = rule;
 	gate_init(&c->gate, rule, relay_now_ms());
 	code_matcher_init(&c->codes, rule, CODE_MATCHER_INTERDIGIT_MS);
@@ -117,7 +120,7 @@ void call_policy_setup(struct relay *r, struct call *c)
 	opts.mask_dtmf = rule->dtmf == POLICY_DTMF_MASK;
 	opts.report_digits = true;
 	if (rule->announce == POLICY_ANNOUNCE_VERIFY) {
-		const struct prompt_audio *p = prompt_lib_find(r->prompts, rule->prompt);
+		const struct prompt_audio *p = prompt_lib_find(&c->pset->prompts, rule->prompt);
 
 		opts.verify = p ? &p->ref : NULL;
 	}
@@ -141,14 +144,14 @@ void call_policy_answer(struct relay *r, struct call *c)
  * that outlast the window would miss a line of short calls: the incident this
  * alarm exists for must be caught on its first day, whatever the call lengths.
  */
-static enum gate_outcome line_outcome(struct relay *r, const struct call *c)
+static enum gate_outcome line_outcome(const struct call *c)
 {
 	const struct prompt_audio *p;
 
 	if (c->gate.outcome != GATE_OUTCOME_ENDED_BEFORE_ANNOUNCEMENT || c->rule->announce != POLICY_ANNOUNCE_VERIFY ||
 	    !c->gate.answered)
 		return c->gate.outcome;
-	p = prompt_lib_find(r->prompts, c->rule->prompt);
+	p = prompt_lib_find(&c->pset->prompts, c->rule->prompt);
 	if (p && relay_now_ms() - c->gate.answer_ms >= p->nblocks * 20 + 1000)
 		return GATE_OUTCOME_NOT_ANNOUNCED;
 	return c->gate.outcome;
@@ -162,7 +165,7 @@ void call_policy_hangup(struct relay *r, struct call *c, const char *why)
 	c->policy_ended = true;
 	code_matcher_wipe(&c->codes);
 	c->prompt_playing = false;
-	count_outcome(r, c, line_outcome(r, c));
+	count_outcome(r, c, line_outcome(c));
 	log_info("%s call %lu: policy outcome %s (rule %s)", c->pair->cfg->name, c->serial,
 		 gate_outcome_name(c->gate.outcome), c->rule->name);
 	if (c->recording) {
@@ -306,4 +309,68 @@ void call_policy_tick(struct relay *r, uint64_t now_ms)
 		code_matcher_tick(&c->codes, now_ms);
 		event(r, c, (struct gate_event){ .type = GATE_EV_TICK });
 	}
+}
+
+static void policy_set_free(struct policy_set *s)
+{
+	prompt_lib_free(&s->prompts);
+	if (s->allocated)
+		free(s);
+}
+
+/* The call slot is freed: an older generation goes when its last call does. */
+void call_policy_release(struct relay *r, struct call *c)
+{
+	struct policy_set *s = c->pset, **link;
+
+	c->pset = NULL;
+	c->rule = NULL;
+	if (!s || --s->calls || s == r->policy)
+		return;
+	for (link = &r->retired; *link; link = &(*link)->next_retired)
+		if (*link == s) {
+			*link = s->next_retired;
+			break;
+		}
+	log_info("policy generation %lu: its last call ended; freed", s->generation);
+	policy_set_free(s);
+}
+
+/* Between blocks: take a generation the loader finished. */
+void call_policy_take_reload(struct relay *r)
+{
+	struct policy_set *s = atomic_exchange(&r->incoming, NULL), *old = r->policy;
+	unsigned still;
+
+	if (!s)
+		return;
+	still = old->calls;
+
+	s->generation = old->generation + 1;
+	r->policy = s;
+	/* Lines are counted per rule of one generation: a new rule set starts its counts afresh. */
+	memset(r->lines, 0, sizeof(r->lines));
+	if (still) {
+		old->next_retired = r->retired;
+		r->retired = old;
+	} else {
+		policy_set_free(old);
+	}
+	log_warn("configuration reloaded: policy generation %lu, %d rule(s), for new calls; %u call(s) keep the old rules",
+		 s->generation, s->cfg.rules.n, still);
+}
+
+void call_policy_free_all(struct relay *r)
+{
+	struct policy_set *s = atomic_exchange(&r->incoming, NULL);
+
+	if (s)
+		policy_set_free(s);
+	while ((s = r->retired)) {
+		r->retired = s->next_retired;
+		policy_set_free(s);
+	}
+	if (r->policy)
+		policy_set_free(r->policy);
+	r->policy = NULL;
 }

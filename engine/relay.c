@@ -10,6 +10,7 @@
 #include "engine/relay.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -303,23 +304,27 @@ static void try_open_port(struct relay *r, struct relay_pair *p, enum side s)
 	for (int ts = 1; ts < PORT_MAX_TS; ts++)
 		if (port->bfd[ts] >= 0)
 			epoll_add(r, port->bfd[ts], TAG(p->index, s, ts));
-	if (!p->dchan_open[s]) {
-		/* A faces the carrier: we are the user side. B faces the PBX: we are the network. */
+	{
+		/*
+		 * A faces the carrier: we are the user side. B faces the PBX: we are
+		 * the network. A line that came back gets a fresh layer 2 at once:
+		 * the old instance's Q.921 state would take T203 and more to notice
+		 * the new peer, and calls in that gap fail. libpri cannot free an
+		 * instance, so the old one is left behind (a few KB per line loss).
+		 */
 		char name[72];
 
 		snprintf(name, sizeof(name), "%s/%s", p->cfg->name, port->name);
 		if (dchan_open(&p->dchan[s], port->dfd, s == SIDE_A ? PRI_CPE : PRI_NETWORK,
 			       dchan_switchtype(p->cfg->switchtype), name) == 0)
 			p->dchan_open[s] = true;
-	} else {
-		dchan_rebind(&p->dchan[s], port->dfd);
 	}
 	log_info("%s: port %s connected (%s, %s)", p->cfg->name, port->name, path,
 		 port->law == G711_ALAW ? "A-law" : "µ-law");
 }
 
 int relay_init(struct relay *r, const struct config *cfg, struct worker *workers, int nworkers,
-	       struct control *control, const struct prompt_lib *prompts)
+	       struct control *control, struct policy_set *policy)
 {
 	memset(r, 0, sizeof(*r));
 	memset(idle_block[G711_ALAW], g711_idle_code(G711_ALAW), PORT_BLOCK);
@@ -338,7 +343,7 @@ int relay_init(struct relay *r, const struct config *cfg, struct worker *workers
 	if (r->epfd < 0)
 		return -errno;
 	r->control = control;
-	r->prompts = prompts;
+	r->policy = policy;
 	if (control && epoll_add(r, control->relay_efd, TAG_CONTROL) < 0)
 		return -errno;
 	for (int i = 0; i < r->npairs; i++) {
@@ -434,6 +439,7 @@ static void housekeeping(struct relay *r, uint64_t now)
 	for (int i = 0; i < r->ncalls; i++)
 		if (r->calls[i].stop_pending)
 			r->calls[i].stop_pending = !queue_stop(r, &r->calls[i]);
+	call_policy_take_reload(r);
 	call_policy_tick(r, now);
 }
 
@@ -530,7 +536,44 @@ static void release_all(struct relay *r)
 	}
 }
 
-int relay_run(struct relay *r, volatile sig_atomic_t *stop)
+void relay_set_loader(struct relay *r, relay_policy_loader loader, void *userdata)
+{
+	r->loader = loader;
+	r->loader_userdata = userdata;
+}
+
+/* The loader thread: reading files and prompts never happens on the relay thread. */
+static void *reload_main(void *arg)
+{
+	struct relay *r = arg;
+	char err[512] = "";
+	struct policy_set *s = r->loader(r->loader_userdata, err, sizeof(err));
+
+	if (s)
+		atomic_store(&r->incoming, s);
+	else
+		log_err("configuration reload refused: %s; the running configuration stays", err);
+	atomic_store(&r->loading, false);
+	return NULL;
+}
+
+void relay_request_reload(struct relay *r)
+{
+	pthread_t t;
+	pthread_attr_t attr;
+
+	if (!r->loader || atomic_exchange(&r->loading, true))
+		return;		/* one reload at a time; a SIGHUP meanwhile is folded into it */
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	if (pthread_create(&t, &attr, reload_main, r) != 0) {
+		log_err("configuration reload: cannot start the loader thread");
+		atomic_store(&r->loading, false);
+	}
+	pthread_attr_destroy(&attr);
+}
+
+int relay_run(struct relay *r, volatile sig_atomic_t *stop, volatile sig_atomic_t *reload)
 {
 	struct epoll_event evs[MAX_EVENTS];
 	uint64_t shutdown_at = 0;
@@ -539,6 +582,10 @@ int relay_run(struct relay *r, volatile sig_atomic_t *stop)
 		uint64_t now = relay_now_ms();
 		int n, timeout;
 
+		if (reload && *reload) {
+			*reload = 0;
+			relay_request_reload(r);
+		}
 		if (*stop && !shutdown_at) {
 			release_all(r);
 			shutdown_at = now + 300;	/* let DISCONNECTs go out */
@@ -591,4 +638,5 @@ void relay_free(struct relay *r)
 	if (r->epfd >= 0)
 		close(r->epfd);
 	free(r->calls);
+	call_policy_free_all(r);
 }

@@ -72,12 +72,30 @@ struct call {
 	bool line_counted;		/* its outcome went into the line's counters */
 	bool policy_ended;		/* the gate saw the hang-up */
 	bool notify_from_pbx;		/* the NOTIFY being handled came from the PBX side */
+	struct policy_set *pset;	/* the policy generation it started under */
 	const struct prompt_audio *prompt;	/* play mode: what we play to the carrier */
 	size_t prompt_pos;		/* next block of it */
 	unsigned prompt_seq;
 	bool prompt_playing;
 	bool prompt_draining;		/* last block sent; the carrier hears it on the next tick */
 };
+
+/*
+ * One generation of the recording policy: the rules and their prompts.
+ * SIGHUP loads a new one for new calls; a call keeps the generation it
+ * started under until it ends (its rule and prompt live there).
+ */
+struct policy_set {
+	struct config cfg;		/* its rules; pairs and paths are the startup ones */
+	struct prompt_lib prompts;
+	unsigned calls;			/* live calls using it (relay thread) */
+	unsigned long generation;
+	bool allocated;			/* freed when retired and unused */
+	struct policy_set *next_retired;
+};
+
+/* Loads and checks a new generation (on a loader thread); NULL with err on refusal. */
+typedef struct policy_set *(*relay_policy_loader)(void *userdata, char *err, size_t errsize);
 
 struct relay_pair {
 	const struct config_pair *cfg;
@@ -127,7 +145,12 @@ struct relay {
 	struct worker *workers;
 	int nworkers;
 	struct control *control;	/* NULL: no control socket */
-	const struct prompt_lib *prompts;
+	struct policy_set *policy;	/* for new calls */
+	struct policy_set *retired;	/* older generations still used by live calls */
+	relay_policy_loader loader;
+	void *loader_userdata;
+	_Atomic(struct policy_set *) incoming;	/* a loaded generation, waiting to be taken */
+	_Atomic bool loading;
 	struct policy_line_state lines[POLICY_MAX_RULES + 1];	/* per rule; the last: the default */
 	bool space_alarmed;
 	uint64_t next_space_check_ms;
@@ -135,10 +158,14 @@ struct relay {
 };
 
 int relay_init(struct relay *r, const struct config *cfg, struct worker *workers, int nworkers,
-	       struct control *control, const struct prompt_lib *prompts);
+	       struct control *control, struct policy_set *policy);
 
-/* Run until *stop is set; then release every call and stop their recordings. */
-int relay_run(struct relay *r, volatile sig_atomic_t *stop);
+/* SIGHUP: load the configuration again (loader on its own thread); the relay swaps it in between blocks. */
+void relay_set_loader(struct relay *r, relay_policy_loader loader, void *userdata);
+void relay_request_reload(struct relay *r);
+
+/* Run until *stop is set; then release every call and stop their recordings. *reload: SIGHUP seen. */
+int relay_run(struct relay *r, volatile sig_atomic_t *stop, volatile sig_atomic_t *reload);
 
 void relay_free(struct relay *r);
 
@@ -173,6 +200,9 @@ void call_policy_setup(struct relay *r, struct call *c);	/* SETUP relayed: rule,
 void call_policy_alerting(struct relay *r, struct call *c);
 void call_policy_answer(struct relay *r, struct call *c);
 void call_policy_hangup(struct relay *r, struct call *c, const char *why);
+void call_policy_release(struct relay *r, struct call *c);	/* the call slot is freed */
+void call_policy_take_reload(struct relay *r);	/* between blocks: swap in a loaded generation */
+void call_policy_free_all(struct relay *r);	/* at exit: every generation (prompts included) */
 /* Housekeeping: time passes; what the workers heard (prompt found, tones). */
 void call_policy_tick(struct relay *r, uint64_t now_ms);
 /* play mode: the next prompt block for the carrier, or NULL when not playing. */

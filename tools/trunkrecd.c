@@ -27,12 +27,14 @@
 #include "policy/config.h"
 #include "trunks/dchan.h"
 
-static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_requested, reload_requested;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	stop_requested = 1;
+	if (sig == SIGHUP)
+		reload_requested = 1;
+	else
+		stop_requested = 1;
 }
 
 static char *read_text(const char *path, size_t max)
@@ -280,6 +282,55 @@ static size_t render_stats(void *userdata, const char *format, char *buf, size_t
 	return stats_render(userdata, f, buf, size);
 }
 
+/* What SIGHUP reloads from: the same file; only the rules take effect without a restart. */
+struct reload_source {
+	const char *path;
+	const struct config *running;
+};
+
+static struct reload_source reload_source;
+
+static bool same_pairs(const struct config *a, const struct config *b)
+{
+	if (a->npairs != b->npairs)
+		return false;
+	for (int i = 0; i < a->npairs; i++)
+		if (strcmp(a->pairs[i].name, b->pairs[i].name) || strcmp(a->pairs[i].port_a, b->pairs[i].port_a) ||
+		    strcmp(a->pairs[i].port_b, b->pairs[i].port_b))
+			return false;
+	return true;
+}
+
+/* Loader thread: a new policy generation from the file, or a refusal that names why. */
+static struct policy_set *load_policy(void *userdata, char *err, size_t errsize)
+{
+	const struct reload_source *src = userdata;
+	struct policy_set *s = calloc(1, sizeof(*s));
+	char *text = read_text(src->path, 1 << 20), report[2048] = "";
+
+	if (!s || !text) {
+		snprintf(err, errsize, "cannot read %s: %s", src->path, strerror(errno));
+		goto fail;
+	}
+	if (config_parse(&s->cfg, src->path, text, err, errsize) < 0)
+		goto fail;
+	if (!same_pairs(&s->cfg, src->running)) {
+		snprintf(err, errsize, "%s: the trunk pairs changed; restart trunkrecd to apply that", src->path);
+		goto fail;
+	}
+	if (prompt_lib_load(&s->prompts, &s->cfg.rules, err, errsize) < 0)
+		goto fail;
+	if (policy_rules_check(&s->cfg.rules, report, sizeof(report)))
+		log_warn("reloaded rules have findings (trunkrecd --check-config): %s", report);
+	s->allocated = true;
+	free(text);
+	return s;
+fail:
+	free(text);
+	free(s);
+	return NULL;
+}
+
 static void usage(void)
 {
 	fprintf(stderr, "usage: trunkrecd [-c CONFIG] [--check-config] [-v]\n"
@@ -302,7 +353,7 @@ int main(int argc, char **argv)
 	static struct config cfg;
 	static struct relay relay;
 	static struct control control;
-	static struct prompt_lib prompts;
+	static struct policy_set policy;
 	static struct purger purger;
 	struct worker *workers;
 	struct worker_settings ws;
@@ -420,12 +471,15 @@ int main(int argc, char **argv)
 	{
 		char err[512];
 
-		if (prompt_lib_load(&prompts, &cfg.rules, err, sizeof(err)) < 0) {
+		policy.cfg = cfg;
+		if (prompt_lib_load(&policy.prompts, &cfg.rules, err, sizeof(err)) < 0) {
 			fprintf(stderr, "trunkrecd: %s; fix the rule's prompt = FILE\n", err);
 			return 2;
 		}
 	}
-	rc = relay_init(&relay, &cfg, workers, nworkers, cfg.control_socket[0] ? &control : NULL, &prompts);
+	rc = relay_init(&relay, &cfg, workers, nworkers, cfg.control_socket[0] ? &control : NULL, &policy);
+	reload_source = (struct reload_source){ config_path, &cfg };
+	relay_set_loader(&relay, load_policy, &reload_source);
 	if (rc < 0) {
 		fprintf(stderr, "trunkrecd: cannot set up the relay: %s\n", strerror(-rc));
 		return 1;
@@ -434,9 +488,10 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
+	signal(SIGHUP, on_signal);
 	log_info("trunkrecd: %d trunk pair(s), %d recording worker(s), recordings in %s",
 		 cfg.npairs, nworkers, cfg.recordings);
-	rc = relay_run(&relay, &stop_requested);
+	rc = relay_run(&relay, &stop_requested, &reload_requested);
 	if (cfg.control_socket[0])
 		control_stop(&control);
 	for (int i = 0; i < nworkers; i++)
@@ -451,7 +506,6 @@ int main(int argc, char **argv)
 	catalog_close(catalog);
 	audit_close(audit);
 	relay_free(&relay);
-	prompt_lib_free(&prompts);
 	free(workers);
 	return rc < 0 ? 1 : 0;
 }

@@ -82,12 +82,6 @@ pri_event *dchan_service(struct dchan *l, bool readable)
 	return pri_schedule_run(l->pri);
 }
 
-void dchan_rebind(struct dchan *l, int fd)
-{
-	l->fd = fd;
-	l->lost = false;
-}
-
 static void log_quiet(struct pri *pri, char *s)
 {
 	(void)pri;

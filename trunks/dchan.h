@@ -40,12 +40,6 @@ int dchan_timeout_ms(struct dchan *l, int cap);
  */
 pri_event *dchan_service(struct dchan *l, bool readable);
 
-/*
- * A new fd for the same link after the line came back (libpri has no way to
- * free an instance, so a link lives as long as its span is configured).
- */
-void dchan_rebind(struct dchan *l, int fd);
-
 /* Process-wide: route libpri's messages to stderr with a prefix, or drop them. */
 void dchan_set_logging(bool verbose);
 
