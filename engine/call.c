@@ -123,20 +123,61 @@ static void end_recording(struct relay *r, struct call *c, const char *reason)
 	call_policy_hangup(r, c, reason);
 }
 
-static int choose_ts(struct relay_pair *p, enum side s, int wanted, bool from_top)
+static int choose_ts(struct relay_pair *p, enum side s, int wanted, bool from_top, uint32_t avoid)
 {
-	if (wanted && (p->port[s].bmask & (1u << wanted)) && !(p->busy[s] & (1u << wanted)))
+	uint32_t busy = p->busy[s] | avoid;
+
+	if (wanted && (p->port[s].bmask & (1u << wanted)) && !(busy & (1u << wanted)))
 		return wanted;
-	return port_first_bchannel(&p->port[s], p->busy[s], from_top);
+	return port_first_bchannel(&p->port[s], busy, from_top);
+}
+
+/*
+ * Place the call on side o (the side it did not come from), on timeslot
+ * wanted when free. Returns 0, or a cause to clear the caller's leg with.
+ */
+static int place_leg(struct relay *r, struct relay_pair *p, struct call *c, enum side o, int wanted)
+{
+	enum side s = other(o);
+	struct pri_sr *sr;
+	int ots = choose_ts(p, o, wanted, o == SIDE_A, c->refused_ts[o]);
+
+	(void)r;
+	if (!ots)
+		return PRI_CAUSE_NORMAL_CIRCUIT_CONGESTION;
+	c->leg[o] = pri_new_call(pri_of(p, o));
+	sr = pri_sr_new();
+	if (!c->leg[o] || !sr) {
+		if (sr)
+			pri_sr_free(sr);
+		c->leg[o] = NULL;
+		return PRI_CAUSE_SWITCH_CONGESTION;
+	}
+	set_ts(p, c, o, ots);
+	c->ts_offered[o] = true;
+	/* Towards the PBX we are the network: the channel is exclusive. Towards the carrier, preferred. */
+	pri_sr_set_channel(sr, ots, o == SIDE_B, 1);
+	pri_sr_set_bearer(sr, c->setup.ctype, c->setup.layer1);
+	pri_sr_set_called(sr, c->called, c->setup.calledplan, 1);
+	pri_sr_set_caller(sr, c->calling, c->setup.callingname[0] ? c->setup.callingname : NULL,
+			  c->setup.callingplan, c->setup.callingpres);
+	if (pri_setup(pri_of(p, o), c->leg[o], sr)) {
+		pri_sr_free(sr);
+		c->leg[o] = NULL;
+		set_ts(p, c, o, 0);
+		return PRI_CAUSE_SWITCH_CONGESTION;
+	}
+	pri_sr_free(sr);
+	(void)s;
+	return 0;
 }
 
 static void on_ring(struct relay *r, struct relay_pair *p, enum side s, pri_event *e)
 {
 	enum side o = other(s);
 	int ts = DCHAN_BCHANNEL(e->ring.channel);
-	struct pri_sr *sr;
 	struct call *c;
-	int ots;
+	int cause;
 	char m1[16], m2[16];
 
 	c = new_call(r, p);
@@ -150,8 +191,15 @@ static void on_ring(struct relay *r, struct relay_pair *p, enum side s, pri_even
 	}
 	c->dir = s == SIDE_A ? CALL_IN : CALL_OUT;
 	c->leg[s] = e->ring.call;
+	/* Copied now: the event dies with our next libpri call. */
 	snprintf(c->calling, sizeof(c->calling), "%.39s", e->ring.callingnum);
 	snprintf(c->called, sizeof(c->called), "%.39s", e->ring.callednum);
+	snprintf(c->setup.callingname, sizeof(c->setup.callingname), "%.47s", e->ring.callingname);
+	c->setup.ctype = e->ring.ctype;
+	c->setup.layer1 = e->ring.layer1;
+	c->setup.calledplan = e->ring.calledplan;
+	c->setup.callingplan = e->ring.callingplan;
+	c->setup.callingpres = e->ring.callingpres;
 	/*
 	 * Glare on the carrier side: the network wins (Q.931 5.3). Our own
 	 * outgoing call that only offered this timeslot gives it up and takes
@@ -166,7 +214,7 @@ static void on_ring(struct relay *r, struct relay_pair *p, enum side s, pri_even
 	}
 	/* The requested timeslot, or on our NET side (B) any if the PBX is flexible. */
 	if (!ts || (p->busy[s] & (1u << ts)))
-		ts = (s == SIDE_B && (e->ring.flexible || !ts)) ? choose_ts(p, s, ts, true) : 0;
+		ts = (s == SIDE_B && (e->ring.flexible || !ts)) ? choose_ts(p, s, ts, true, 0) : 0;
 	if (!ts) {
 		pri_hangup(pri_of(p, s), e->ring.call, PRI_CAUSE_REQUESTED_CHAN_UNAVAIL);
 		c->used = false;
@@ -178,35 +226,11 @@ static void on_ring(struct relay *r, struct relay_pair *p, enum side s, pri_even
 	call_policy_setup(r, c);
 
 	/* Place it on the other side, on the same timeslot when free. */
-	ots = choose_ts(p, o, ts, o == SIDE_A);
-	if (!ots) {
-		clear_side(r, c, s, PRI_CAUSE_NORMAL_CIRCUIT_CONGESTION);
+	cause = place_leg(r, p, c, o, ts);
+	if (cause) {
+		clear_side(r, c, s, cause);
 		return;
 	}
-	c->leg[o] = pri_new_call(pri_of(p, o));
-	sr = pri_sr_new();
-	if (!c->leg[o] || !sr) {
-		if (sr)
-			pri_sr_free(sr);
-		c->leg[o] = NULL;
-		clear_side(r, c, s, PRI_CAUSE_SWITCH_CONGESTION);
-		return;
-	}
-	set_ts(p, c, o, ots);
-	c->ts_offered[o] = true;
-	/* Towards the PBX we are the network: the channel is exclusive. Towards the carrier, preferred. */
-	pri_sr_set_channel(sr, ots, o == SIDE_B, 1);
-	pri_sr_set_bearer(sr, e->ring.ctype, e->ring.layer1);
-	pri_sr_set_called(sr, e->ring.callednum, e->ring.calledplan, 1);
-	pri_sr_set_caller(sr, e->ring.callingnum, e->ring.callingname[0] ? e->ring.callingname : NULL,
-			  e->ring.callingplan, e->ring.callingpres);
-	if (pri_setup(pri_of(p, o), c->leg[o], sr)) {
-		pri_sr_free(sr);
-		c->leg[o] = NULL;
-		clear_side(r, c, s, PRI_CAUSE_SWITCH_CONGESTION);
-		return;
-	}
-	pri_sr_free(sr);
 	atomic_fetch_add(c->dir == CALL_IN ? &r->stats.calls_in : &r->stats.calls_out, 1);
 	relay_bridge(r, c);
 	log_info("%s call %lu: %s %s → %s, A/%d ↔ B/%d", p->cfg->name, c->serial,
@@ -347,18 +371,43 @@ static void on_hangup_req(struct relay *r, struct relay_pair *p, struct call *c,
 static void on_leg_gone(struct relay *r, struct relay_pair *p, struct call *c, enum side s, pri_event *e)
 {
 	enum side o = other(s);
+	int ev = e->e, cause = e->hangup.cause;	/* the event dies with our next libpri call */
 
-	end_recording(r, c, s == SIDE_A ? "carrier released" : "pbx released");
-	if (e->e == PRI_EVENT_HANGUP) {
+	if (ev == PRI_EVENT_HANGUP) {
 		/* RELEASE received: libpri frees the call once we acknowledge it. */
-		pri_hangup(pri_of(p, s), c->leg[s], e->hangup.cause);
+		pri_hangup(pri_of(p, s), c->leg[s], cause);
 		if (!c->cause)
-			c->cause = e->hangup.cause;
+			c->cause = cause;
 	}
 	if (c->transferred) {
+		end_recording(r, c, s == SIDE_A ? "carrier released" : "pbx released");
 		joined_leg_gone(r, p, c, s);
 		return;
 	}
+	/*
+	 * The far end refused the timeslot we offered (it was still clearing
+	 * it): a network tries another one, the caller never notices.
+	 */
+	if (ev == PRI_EVENT_HANGUP && c->state == CALL_SETUP && c->leg[o] && c->retries < 2 &&
+	    s == (c->dir == CALL_IN ? SIDE_B : SIDE_A) &&
+	    (cause == PRI_CAUSE_REQUESTED_CHAN_UNAVAIL || cause == PRI_CAUSE_NORMAL_CIRCUIT_CONGESTION)) {
+		int refused = c->ts[s];
+
+		c->leg[s] = NULL;
+		c->retries++;
+		if (refused)
+			c->refused_ts[s] |= 1u << refused;
+		relay_unbridge(r, c);
+		set_ts(p, c, s, 0);
+		if (place_leg(r, p, c, s, 0) == 0) {
+			log_info("%s call %lu: %s refused timeslot %d; offered %d", p->cfg->name, c->serial,
+				 SIDE_NAME(s), refused, c->ts[s]);
+			c->cause = 0;
+			relay_bridge(r, c);
+			return;
+		}
+	}
+	end_recording(r, c, s == SIDE_A ? "carrier released" : "pbx released");
 	c->leg[s] = NULL;
 	enter_clearing(r, c);
 	clear_side(r, c, o, c->cause ? c->cause : PRI_CAUSE_NORMAL_CLEARING);
@@ -512,7 +561,7 @@ static void on_retrieve(struct relay *r, struct relay_pair *p, enum side s, pri_
 		return;
 	}
 	ts = (want && !e->retrieve.flexible) ? (p->busy[SIDE_B] & (1u << want) ? 0 : want)
-					       : choose_ts(p, SIDE_B, want, false);
+					       : choose_ts(p, SIDE_B, want, false, 0);
 	if (!ts) {
 		pri_retrieve_rej(pri_of(p, s), e->retrieve.call, PRI_CAUSE_REQUESTED_CHAN_UNAVAIL);
 		return;

@@ -52,6 +52,12 @@ struct call {
 	bool ts_offered[2];		/* we proposed ts[side] in our SETUP; not yet confirmed */
 	char calling[40], called[40];	/* E.164 has at most 15 digits */
 	char connected[40];		/* who answered (CONNECT's connected line), if said */
+	struct {			/* the SETUP as received, to place (again) on the other side */
+		int ctype, layer1, calledplan, callingplan, callingpres;
+		char callingname[48];
+	} setup;
+	uint32_t refused_ts[2];		/* timeslots the far end refused for this call (cause 44/34) */
+	int retries;
 	int cause;
 	bool bridged;			/* audio crosses between ts[A] and ts[B] */
 	bool held;			/* the PBX holds it (Q.932): no B timeslot meanwhile */

@@ -440,7 +440,18 @@ static void on_ring(struct sim *sim, int pair, enum sim_end e, const pri_event *
 	if (e == END_CARRIER && (!ts || fe->by_ts[ts]) && (ev->ring.flexible || !ts))
 		ts = farend_pick_ts(sim, fe, false);
 	if (!ts || fe->by_ts[ts]) {
+		/*
+		 * Still clearing that timeslot: refuse it (cause 44), as a PBX does.
+		 * The network may offer the call again on another one; only a
+		 * second refusal of the same call fails it.
+		 */
 		logv(sim, "call %d: %s: timeslot %d unavailable", c->id, end_name[e], ts);
+		if (c->refusals++ < 2) {
+			sim_event(sim, c, "%s-refused-ts-%d", end_name[e], ts);
+			pri_hangup(pri, call, PRI_CAUSE_REQUESTED_CHAN_UNAVAIL);
+			c->leg[e].call = NULL;
+			return;
+		}
 		set_result(c, "failed:%s-ts-%d-unavailable", end_name[e], ts);
 		leg_hangup(sim, c, e, PRI_CAUSE_REQUESTED_CHAN_UNAVAIL);
 		return;

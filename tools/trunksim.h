@@ -237,6 +237,7 @@ struct simcall {
 	const char *expect_recording;	/* "yes", "no" or "any" */
 	uint64_t record_from_tick;	/* tick of the first block a recording should hold; 0: unknown */
 	char events[200];		/* what happened, for the report and for people */
+	int refusals;			/* SETUPs refused for a busy timeslot (the network may retry) */
 };
 
 struct farend {
