@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "tools/commands.h"
+#include "tools/cmds.h"
 #include "tools/ctlclient.h"
 
 static char answer[65536];

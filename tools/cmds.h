@@ -27,6 +27,11 @@ int cmd_sar(int argc, char **argv);
 int cmd_catalog(int argc, char **argv);
 int cmd_keygen_index(int argc, char **argv);
 
+/* tools/cmd_ops.c: through the daemon's control socket (tools/ctlclient.h). */
+int cmd_stats(int argc, char **argv);
+int cmd_pause(int argc, char **argv);
+int cmd_resume(int argc, char **argv);
+
 /* tools/cli_util.c: whole files (bounded) and hex key files. */
 int cli_read_file(const char *path, size_t max, uint8_t **ret, size_t *ret_len);
 /* 32-byte hex key; messages name the file. SECRET: the caller wipes ret_key. */

@@ -27,7 +27,7 @@
 
 #include <ogg/ogg.h>
 
-#include "tools/commands.h"
+#include "tools/cmds.h"
 #include "engine/vault.h"
 #include "tools/cmds.h"
 #include "tools/export.h"
@@ -156,25 +156,6 @@ static int keypair_load(const char *path, uint8_t pk[VAULT_PK_BYTES], uint8_t sk
 	return 0;
 }
 
-static int write_new_file(const char *path, const void *data, size_t len, mode_t mode)
-{
-	int fd, r = 0;
-
-	/* O_EXCL: never overwrite a key, above all not a private one. */
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, mode);
-	if (fd < 0)
-		return -errno;
-	if (write(fd, data, len) != (ssize_t)len)
-		r = errno ? -errno : -EIO;
-	else if (fsync(fd) < 0)
-		r = -errno;
-	if (close(fd) < 0 && r == 0)
-		r = -errno;
-	if (r < 0)
-		unlink(path);
-	return r;
-}
-
 static void key_error(const char *file, const char *keypath)
 {
 	fprintf(stderr,
@@ -198,7 +179,7 @@ static int cmd_keygen(int argc, char **argv)
 
 	vault_key_format(sk, text);
 	text[64] = '\n';
-	r = write_new_file(argv[2], text, 65, 0600);
+	r = cli_write_new(argv[2], text, 65, 0600);	/* O_EXCL: never overwrite a key */
 	sodium_memzero(text, sizeof(text));
 	sodium_memzero(sk, sizeof(sk));
 	if (r < 0) {
@@ -208,7 +189,7 @@ static int cmd_keygen(int argc, char **argv)
 	}
 	vault_key_format(pk, text);
 	text[64] = '\n';
-	r = write_new_file(argv[1], text, 65, 0644);
+	r = cli_write_new(argv[1], text, 65, 0644);
 	if (r < 0) {
 		/* A private key without its public half is of no use: remove it. */
 		unlink(argv[2]);
