@@ -40,7 +40,7 @@ port_a = $tmp/sim/a1
 port_b = $tmp/sim/b1
 CONF
 
-"$build/tools/trunksim" --dir "$tmp/sim" --pairs 1 --calls 14 --concurrency 8 --rate 4 --hold 3000-4000 \
+"${TRUNKSIM:-$build/tools/trunksim}" --dir "$tmp/sim" --pairs 1 --calls 14 --concurrency 8 --rate 4 --hold 3000-4000 \
 	--report "$tmp/report.tsv" > "$tmp/trunksim.out" 2> "$tmp/trunksim.err" &
 sim_pid=$!
 "$build/tools/trunkrecd" -c "$tmp/state/trunkrecd.conf" > "$tmp/trunkrecd.out" 2> "$tmp/trunkrecd.err" &

@@ -38,7 +38,7 @@ port_b = $tmp/sim/b1
 CONF
 }
 batch() {
-	"$build/tools/trunksim" --dir "$tmp/sim" --pairs 1 --calls 3 --concurrency 3 --hold 1500 --seed "$1" \
+	"${TRUNKSIM:-$build/tools/trunksim}" --dir "$tmp/sim" --pairs 1 --calls 3 --concurrency 3 --hold 1500 --seed "$1" \
 		--report "$tmp/report$1.tsv" > "$tmp/trunksim$1.out" 2>&1 || fail "batch $1: trunksim failed"
 }
 recordings() { ls "$tmp"/rec/*.trec 2>/dev/null | wc -l; }

@@ -35,7 +35,7 @@ port_b = $tmp/sim/b1
 port_a = $tmp/sim/a2
 port_b = $tmp/sim/b2
 CONF
-"$build/tools/trunksim" --dir "$tmp/sim" --pairs 2 --calls 30 --concurrency 30 --rate 30 --hold 30000 \
+"${TRUNKSIM:-$build/tools/trunksim}" --dir "$tmp/sim" --pairs 2 --calls 30 --concurrency 30 --rate 30 --hold 30000 \
 	--report "$tmp/report.tsv" --timeout 40 > "$tmp/trunksim.out" 2> "$tmp/trunksim.err" &
 sim_pid=$!
 "$build/tools/trunkrecd" -c "$tmp/trunkrecd.conf" > "$tmp/trunkrecd.out" 2> "$tmp/trunkrecd.err" &
