@@ -616,7 +616,9 @@ void call_handle_event(struct relay *r, struct relay_pair *p, enum side s, pri_e
 		return;
 	case PRI_EVENT_DCHAN_DOWN:
 		p->link_up[s] = false;
-		log_warn("%s: D-channel %s down", p->cfg->name, SIDE_NAME(s));
+		log_err("ALARM %s: D-channel %s down: its calls are released and their recordings finished",
+			p->cfg->name, SIDE_NAME(s));
+		atomic_fetch_add_explicit(&r->stats.alarms_dchan_down, 1, memory_order_relaxed);
 		call_clear_pair(r, p, s, PRI_CAUSE_NETWORK_OUT_OF_ORDER);
 		return;
 	case PRI_EVENT_RING:

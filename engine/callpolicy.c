@@ -223,12 +223,17 @@ void call_policy(struct relay *r, struct call *c, enum call_signal sig, const ch
 	event(r, c, ev);
 }
 
-void call_payment(struct relay *r, struct call *c, enum control_verb verb)
+void call_control(struct relay *r, struct call *c, enum control_verb verb)
 {
 	struct gate_event ev = { .source = GATE_PAY_CONTROL };
 
-	ev.type = verb == CTL_PAUSE ? GATE_EV_PAYMENT_PAUSE : verb == CTL_RESUME ? GATE_EV_PAYMENT_RESUME
-										: GATE_EV_CONTROL_LOST;
+	switch (verb) {
+	case CTL_PAUSE: ev.type = GATE_EV_PAYMENT_PAUSE; break;
+	case CTL_RESUME: ev.type = GATE_EV_PAYMENT_RESUME; break;
+	case CTL_LOST: ev.type = GATE_EV_CONTROL_LOST; break;
+	case CTL_MASK: ev.type = GATE_EV_MASK_START; break;
+	case CTL_UNMASK: ev.type = GATE_EV_MASK_END; break;
+	}
 	event(r, c, ev);
 }
 

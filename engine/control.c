@@ -45,18 +45,18 @@ static void say(int fd, const char *text)
 }
 
 /* A multi-line answer: "ok N", then N lines. Blocking is bounded: the socket has a send timeout. */
-static void send_stats(struct control *ctl, struct client *cl, const char *format)
+static void send_report(struct control *ctl, struct client *cl, const char *what, const char *format)
 {
-	static char body[32768];
+	static char body[256 * 1024];	/* the largest report: every call of 16 full pairs */
 	char head[32];
 	size_t len;
 	int lines = 0;
 
-	if (!ctl->stats || (strcmp(format, "text") && strcmp(format, "json") && strcmp(format, "prometheus"))) {
-		say(cl->fd, "error stats takes text, json or prometheus");
+	if (!ctl->report) {
+		say(cl->fd, "error no reports from this daemon");
 		return;
 	}
-	len = ctl->stats(ctl->stats_userdata, format, body, sizeof(body));
+	len = ctl->report(ctl->report_userdata, what, format, body, sizeof(body));
 	for (size_t i = 0; i < len; i++)
 		lines += body[i] == '\n';
 	snprintf(head, sizeof(head), "ok %d\n", lines);
@@ -145,33 +145,81 @@ static bool allowed(struct control *ctl, struct client *cl, const char *verb, en
 	return false;
 }
 
+/* What each command is, who may give it, and what it takes. */
+struct command {
+	const char *verb;
+	enum config_role role;
+	enum control_verb relay_verb;	/* 0: answered here, a report */
+	const char *formats;		/* reports: the formats it takes, the first the default */
+};
+
+static const struct command commands[] = {
+	{ "stats", ROLE_OPERATOR, 0, "text json prometheus" },
+	{ "calls", ROLE_OPERATOR, 0, "text json" },
+	{ "spans", ROLE_OPERATOR, 0, "text json" },
+	{ "pause", ROLE_SUPERVISOR, CTL_PAUSE, NULL },
+	{ "resume", ROLE_SUPERVISOR, CTL_RESUME, NULL },
+	{ "mask", ROLE_SUPERVISOR, CTL_MASK, NULL },
+	{ "unmask", ROLE_SUPERVISOR, CTL_UNMASK, NULL },
+};
+
+static const struct command *find_command(const char *verb)
+{
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (!strcmp(commands[i].verb, verb))
+			return &commands[i];
+	return NULL;
+}
+
+/* format is one of the words in formats (space-separated). */
+static bool takes_format(const char *formats, const char *format)
+{
+	size_t len = strlen(format);
+
+	for (const char *p = formats; (p = strstr(p, format)); p += len)
+		if ((p == formats || p[-1] == ' ') && (p[len] == ' ' || p[len] == '\0'))
+			return true;
+	return false;
+}
+
+static void handle_report(struct control *ctl, struct client *cl, const struct command *c, const char *arg)
+{
+	char format[16], msg[96];
+
+	if (!*arg) {
+		snprintf(format, sizeof(format), "%.*s", (int)strcspn(c->formats, " "), c->formats);
+		send_report(ctl, cl, c->verb, format);
+	} else if (takes_format(c->formats, arg)) {
+		send_report(ctl, cl, c->verb, arg);
+	} else {
+		snprintf(msg, sizeof(msg), "error %s takes %s", c->verb, c->formats);
+		say(cl->fd, msg);
+	}
+}
+
 static void handle_line(struct control *ctl, struct client *cl, char *line, unsigned *next_id)
 {
-	char verb[16] = "", selector[CONTROL_LINE] = "";
-	enum control_verb v;
+	char verb[16] = "", arg[CONTROL_LINE] = "";
+	const struct command *c;
 
-	if (sscanf(line, "%15s %255s", verb, selector) < 1)
+	if (sscanf(line, "%15s %255s", verb, arg) < 1)
 		return;
 	if (!strcmp(verb, "ping")) {
 		say(cl->fd, "ok pong");
 		return;
 	}
-	if ((!strcmp(verb, "stats") && !allowed(ctl, cl, verb, ROLE_OPERATOR)) ||
-	    ((!strcmp(verb, "pause") || !strcmp(verb, "resume")) && !allowed(ctl, cl, verb, ROLE_SUPERVISOR)))
-		return;
-	if (!strcmp(verb, "stats")) {
-		send_stats(ctl, cl, selector[0] ? selector : "text");
+	c = find_command(verb);
+	if (!c) {
+		say(cl->fd, "error unknown command; use ping, stats, calls, spans, pause, resume, mask or unmask");
 		return;
 	}
-	if (!strcmp(verb, "pause"))
-		v = CTL_PAUSE;
-	else if (!strcmp(verb, "resume"))
-		v = CTL_RESUME;
-	else {
-		say(cl->fd, "error unknown command; use ping, pause SELECTOR or resume SELECTOR");
+	if (!allowed(ctl, cl, verb, c->role))
+		return;
+	if (!c->relay_verb) {
+		handle_report(ctl, cl, c, arg);
 		return;
 	}
-	if (!valid_selector(selector)) {
+	if (!valid_selector(arg)) {
 		say(cl->fd, "error give the call as number=DIGITS or call=ID");
 		return;
 	}
@@ -180,9 +228,9 @@ static void handle_line(struct control *ctl, struct client *cl, char *line, unsi
 		return;
 	}
 	cl->waiting = ++*next_id ? *next_id : ++*next_id;
-	cl->verb = v;
-	snprintf(cl->selector, sizeof(cl->selector), "%s", selector);
-	if (!push_command(ctl, v, cl->waiting, selector)) {
+	cl->verb = c->relay_verb;
+	snprintf(cl->selector, sizeof(cl->selector), "%s", arg);
+	if (!push_command(ctl, c->relay_verb, cl->waiting, arg)) {
 		cl->waiting = 0;
 		say(cl->fd, "error the daemon is busy; try again");
 	}
@@ -320,7 +368,7 @@ static void *control_main(void *arg)
 }
 
 int control_start(struct control *ctl, const char *path, unsigned mode, const struct config_role_ids *roles,
-		  struct audit *audit, control_stats_cb stats, void *stats_userdata)
+		  struct audit *audit, control_report_cb report, void *report_userdata)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
 	int rc;
@@ -329,8 +377,8 @@ int control_start(struct control *ctl, const char *path, unsigned mode, const st
 
 	memset(ctl, 0, sizeof(*ctl));
 	ctl->listen_fd = ctl->relay_efd = ctl->answer_efd = ctl->wake_fd = -1;
-	ctl->stats = stats;
-	ctl->stats_userdata = stats_userdata;
+	ctl->report = report;
+	ctl->report_userdata = report_userdata;
 	ctl->roles = roles;
 	ctl->audit = audit;
 	if (len >= sizeof(addr.sun_path))

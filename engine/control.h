@@ -7,11 +7,15 @@
  *   ping
  *   pause number=N | call=ID     pause recording for a card payment
  *   resume number=N | call=ID
+ *   mask number=N | call=ID      store silence from now until unmask
+ *   unmask number=N | call=ID
  *   stats [text|json|prometheus] "ok N" then N lines
+ *   calls [text|json]            the live calls, numbers masked
+ *   spans [text|json]
  *
- * Each client's role comes from its uid/gid (SO_PEERCRED): stats needs
- * operator, pause and resume supervisor; a refusal is audited and answered
- * with the role it needed.
+ * Each client's role comes from its uid/gid (SO_PEERCRED): stats, calls and
+ * spans need operator, pause, resume, mask and unmask supervisor; a refusal
+ * is audited and answered with the role it needed.
  *
  * A client that vanishes while a pause it asked for is in force does not
  * resume it: the relay is told the pause state is unknown (the policy keeps
@@ -35,7 +39,7 @@ struct audit;
 
 #define CONTROL_LINE	256
 
-enum control_verb { CTL_PAUSE = 1, CTL_RESUME, CTL_LOST };
+enum control_verb { CTL_PAUSE = 1, CTL_RESUME, CTL_LOST, CTL_MASK, CTL_UNMASK };
 
 struct control_cmd {
 	enum control_verb verb;
@@ -48,15 +52,19 @@ struct control_answer {
 	char text[CONTROL_LINE];	/* "ok …" or "error …" */
 };
 
-/* Renders the stats for the control thread (engine/stats.c via trunkrecd). */
-typedef size_t (*control_stats_cb)(void *userdata, const char *format, char *buf, size_t size);
+/*
+ * Renders a report for the control thread: what is "stats", "calls" or
+ * "spans", format one the command allows (engine/stats.c and
+ * engine/callview.c, via trunkrecd).
+ */
+typedef size_t (*control_report_cb)(void *userdata, const char *what, const char *format, char *buf, size_t size);
 
 struct control {
 	char path[256];
 	const struct config_role_ids *roles;	/* [ROLE_COUNT]; root has every role */
 	struct audit *audit;			/* refusals are audited; may be NULL */
-	control_stats_cb stats;		/* may be NULL */
-	void *stats_userdata;
+	control_report_cb report;	/* may be NULL */
+	void *report_userdata;
 	int listen_fd;
 	int relay_efd;			/* wakes the relay: a command is waiting */
 	int answer_efd;			/* wakes the control thread: an answer is waiting */
@@ -69,7 +77,7 @@ struct control {
 
 /* mode: the socket file's permissions; roles and audit may be NULL (then only root is allowed). */
 int control_start(struct control *ctl, const char *path, unsigned mode, const struct config_role_ids *roles,
-		  struct audit *audit, control_stats_cb stats, void *stats_userdata);
+		  struct audit *audit, control_report_cb report, void *report_userdata);
 void control_stop(struct control *ctl);
 
 #endif

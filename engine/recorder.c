@@ -65,6 +65,8 @@ static void on_closed(struct wfile *f, bool ok, void *userdata)
 		log_info("recording %s: complete, %.2f s", r->name, (double)r->frames * 0.02);
 	} else {
 		r->ctx->failed++;
+		log_err("ALARM recording %s failed: what was durable is kept; the I/O error is logged before "
+			"this line", r->name);
 	}
 	report_done(r, r->name, ok);
 	recorder_free(r);
@@ -171,7 +173,8 @@ static int recorder_open(struct recorder *r)
 		return -ENOMEM;
 	r->file = writer_create(r->ctx->writer, r->name, header, sizeof(header), on_closed, r);
 	if (!r->file) {
-		log_err("recording %s: cannot create it in the recordings directory: %s", r->name, strerror(errno));
+		log_err("ALARM recording %s: cannot create it in the recordings directory: %s", r->name,
+			strerror(errno));
 		return -errno;
 	}
 	r->ctx->started++;

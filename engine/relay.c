@@ -199,8 +199,9 @@ static void port_lost(struct relay *r, struct relay_pair *p, enum side s)
 {
 	if (!p->port[s].up)
 		return;
-	log_err("%s: port %s (%s) lost: line down; clearing its calls, retrying every %d ms",
-		p->cfg->name, s == SIDE_A ? "A" : "B", p->port[s].path, RETRY_MS);
+	log_err("ALARM %s: port %s (%s) down: its calls are released and their recordings finished; "
+		"retrying every %d ms", p->cfg->name, s == SIDE_A ? "A" : "B", p->port[s].path, RETRY_MS);
+	atomic_fetch_add_explicit(&r->stats.alarms_port_down, 1, memory_order_relaxed);
 	p->link_up[s] = false;
 	call_clear_pair(r, p, s, PRI_CAUSE_NETWORK_OUT_OF_ORDER);
 	port_close(&p->port[s]);	/* closing removes the fds from epoll */
@@ -327,6 +328,8 @@ int relay_init(struct relay *r, const struct config *cfg, struct worker *workers
 	       struct control *control, struct policy_set *policy)
 {
 	memset(r, 0, sizeof(*r));
+	if (callview_init(&r->view) < 0)
+		return -ENOMEM;
 	memset(idle_block[G711_ALAW], g711_idle_code(G711_ALAW), PORT_BLOCK);
 	memset(idle_block[G711_ULAW], g711_idle_code(G711_ULAW), PORT_BLOCK);
 	r->cfg = cfg;
@@ -420,6 +423,7 @@ static void check_space(struct relay *r, uint64_t now)
 static void housekeeping(struct relay *r, uint64_t now)
 {
 	publish_spans(r);
+	callview_publish(&r->view, r, now);
 	check_space(r, now);
 	for (int i = 0; i < r->npairs; i++) {
 		struct relay_pair *p = &r->pairs[i];
@@ -452,6 +456,18 @@ static bool selector_matches(const struct call *c, const char *selector)
 	return false;
 }
 
+static const char *done_word(enum control_verb verb)
+{
+	switch (verb) {
+	case CTL_PAUSE: return "paused";
+	case CTL_RESUME: return "resumed";
+	case CTL_MASK: return "masked";
+	case CTL_UNMASK: return "unmasked";
+	case CTL_LOST: break;
+	}
+	return "lost";
+}
+
 /* Commands from the control thread, applied between blocks. */
 static void control_poll(struct relay *r)
 {
@@ -469,7 +485,7 @@ static void control_poll(struct relay *r)
 			struct call *c = &r->calls[i];
 
 			if (c->used && c->state != CALL_CLEARING && selector_matches(c, cmd->selector)) {
-				call_payment(r, c, cmd->verb);
+				call_control(r, c, cmd->verb);
 				matched++;
 			}
 		}
@@ -477,8 +493,7 @@ static void control_poll(struct relay *r)
 		if (a) {
 			a->id = cmd->id;
 			if (matched)
-				snprintf(a->text, sizeof(a->text), "ok %s %d call(s)",
-					 cmd->verb == CTL_PAUSE ? "paused" : "resumed", matched);
+				snprintf(a->text, sizeof(a->text), "ok %s %d call(s)", done_word(cmd->verb), matched);
 			else
 				snprintf(a->text, sizeof(a->text), "error no call up with %.64s", cmd->selector);
 			spsc_push(&ctl->answers);
@@ -639,4 +654,5 @@ void relay_free(struct relay *r)
 		close(r->epfd);
 	free(r->calls);
 	call_policy_free_all(r);
+	callview_destroy(&r->view);
 }

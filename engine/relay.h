@@ -16,6 +16,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "engine/callview.h"
 #include "engine/control.h"
 #include "engine/prompts.h"
 #include "engine/worker.h"
@@ -133,6 +134,7 @@ struct relay_stats {
 	_Atomic bool out_of_space;		/* a write hit ENOSPC: no new recordings until space is back */
 	_Atomic unsigned long recordings_refused;	/* calls not recorded because the disk was full */
 	_Atomic unsigned long stopped_at_transfer, paused_hold, paused_payment, dtmf_masked;
+	_Atomic unsigned long alarms_port_down, alarms_dchan_down;	/* ALARM log lines raised */
 	/* Spans as the relay sees them, published every loop for stats readers. */
 	struct {
 		_Atomic bool port_up[2], link_up[2];
@@ -161,6 +163,7 @@ struct relay {
 	bool space_alarmed;
 	uint64_t next_space_check_ms;
 	struct relay_stats stats;
+	struct callview view;		/* the live calls, for operators (calls, top) */
 };
 
 int relay_init(struct relay *r, const struct config *cfg, struct worker *workers, int nworkers,
@@ -216,8 +219,8 @@ const uint8_t *call_policy_prompt_block(struct call *c);
 /* play mode: the tick after the last block was sent: the caller has heard it all. */
 void call_policy_prompt_heard(struct relay *r, struct call *c);
 
-/* A payment pause or resume from the control socket (callpolicy.c). */
-void call_payment(struct relay *r, struct call *c, enum control_verb verb);
+/* A command from the control socket: payment pause or resume, mask, unmask (callpolicy.c). */
+void call_control(struct relay *r, struct call *c, enum control_verb verb);
 
 /* May this call's audio of the current block be stored? REC_FRAME_* flags (callpolicy.c) */
 uint8_t call_store_flags(const struct call *c);

@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "engine/stats.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <sys/statvfs.h>
+
+#include "engine/textout.h"
 
 /* One figure, described once and rendered in every format. */
 struct figure {
@@ -11,26 +12,6 @@ struct figure {
 	const char *help;
 	unsigned long long value;
 };
-
-struct out {
-	char *buf;
-	size_t size, len;
-};
-
-static void put(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void put(struct out *o, const char *fmt, ...)
-{
-	va_list ap;
-	int n;
-
-	if (o->len >= o->size)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(o->buf + o->len, o->size - o->len, fmt, ap);
-	va_end(ap);
-	if (n > 0)
-		o->len = o->len + (size_t)n < o->size ? o->len + (size_t)n : o->size - 1;
-}
 
 #define LOAD(x) atomic_load_explicit(&(x), memory_order_relaxed)
 
@@ -72,6 +53,8 @@ static int collect(const struct stats_sources *src, struct figure *f, int max)
 	FIG("policy_paused_hold", "pauses for hold", LOAD(s->paused_hold));
 	FIG("policy_paused_payment", "pauses for card payment", LOAD(s->paused_payment));
 	FIG("policy_dtmf_masked", "DTMF tones masked", LOAD(s->dtmf_masked));
+	FIG("alarms_port_down", "ports that went down (span alarm)", LOAD(s->alarms_port_down));
+	FIG("alarms_dchan_down", "D-channels that went down", LOAD(s->alarms_dchan_down));
 	FIG("blocks", "B-channel blocks relayed", LOAD(s->blocks));
 	FIG("blocks_write_dropped", "blocks the card did not take", LOAD(s->blocks_dropped_write));
 	FIG("frames_encoded", "stereo frames encoded", frames);
@@ -86,49 +69,82 @@ static int collect(const struct stats_sources *src, struct figure *f, int max)
 	return n;
 }
 
+static const char *port_word(const struct relay *r, int i, int s)
+{
+	return LOAD(r->stats.span[i].port_up[s]) ? "up" : "RED";
+}
+
+static const char *link_word(const struct relay *r, int i, int s)
+{
+	return LOAD(r->stats.span[i].link_up[s]) ? "up" : "down";
+}
+
+/* "[{…},…]": each pair's two ports, their D-channels and its calls. */
+static void spans_json(const struct relay *r, struct textout *o)
+{
+	textout_put(o, "[");
+	for (int i = 0; i < r->npairs; i++) {
+		textout_put(o, "%s{\"pair\":", i ? "," : "");
+		textout_json_string(o, r->pairs[i].cfg->name);
+		textout_put(o, ",\"port_a\":\"%s\",\"port_b\":\"%s\",\"dchan_a\":\"%s\",\"dchan_b\":\"%s\",\"calls\":%u}",
+			    port_word(r, i, 0), port_word(r, i, 1), link_word(r, i, 0), link_word(r, i, 1),
+			    LOAD(r->stats.span[i].calls));
+	}
+	textout_put(o, "]");
+}
+
+static void spans_text(const struct relay *r, struct textout *o)
+{
+	textout_put(o, "%-10s %-6s %-6s %-8s %-8s %5s\n", "pair", "port A", "port B", "D-chan A", "D-chan B", "calls");
+	for (int i = 0; i < r->npairs; i++)
+		textout_put(o, "%-10s %-6s %-6s %-8s %-8s %5u\n", r->pairs[i].cfg->name, port_word(r, i, 0),
+			    port_word(r, i, 1), link_word(r, i, 0), link_word(r, i, 1), LOAD(r->stats.span[i].calls));
+}
+
+size_t stats_render_spans(const struct stats_sources *src, enum stats_format format, char *buf, size_t size)
+{
+	struct textout o = textout_init(buf, size);
+
+	if (format == STATS_JSON) {
+		textout_put(&o, "{\"spans\":");
+		spans_json(src->relay, &o);
+		textout_put(&o, "}\n");
+	} else {
+		spans_text(src->relay, &o);
+	}
+	return o.len;
+}
+
 size_t stats_render(const struct stats_sources *src, enum stats_format format, char *buf, size_t size)
 {
-	struct figure f[32];
-	struct out o = { buf, size, 0 };
-	int n = collect(src, f, 32);
+	struct figure f[48];
+	struct textout o = textout_init(buf, size);
+	int n = collect(src, f, 48);
 	const struct relay *r = src->relay;
 
-	if (size)
-		buf[0] = '\0';
 	switch (format) {
 	case STATS_JSON:
-		put(&o, "{\"spans\":[");
-		for (int i = 0; i < r->npairs; i++)
-			put(&o, "%s{\"pair\":\"%s\",\"port_a\":\"%s\",\"port_b\":\"%s\",\"dchan_a\":\"%s\",\"dchan_b\":\"%s\",\"calls\":%u}",
-			    i ? "," : "", r->pairs[i].cfg->name,
-			    LOAD(r->stats.span[i].port_up[0]) ? "up" : "RED", LOAD(r->stats.span[i].port_up[1]) ? "up" : "RED",
-			    LOAD(r->stats.span[i].link_up[0]) ? "up" : "down", LOAD(r->stats.span[i].link_up[1]) ? "up" : "down",
-			    LOAD(r->stats.span[i].calls));
-		put(&o, "]");
+		textout_put(&o, "{\"spans\":");
+		spans_json(r, &o);
 		for (int i = 0; i < n; i++)
-			put(&o, ",\"%s\":%llu", f[i].name, f[i].value);
-		put(&o, "}\n");
+			textout_put(&o, ",\"%s\":%llu", f[i].name, f[i].value);
+		textout_put(&o, "}\n");
 		break;
 	case STATS_PROMETHEUS:
 		for (int i = 0; i < n; i++)
-			put(&o, "# HELP trunkrec_%s %s\n# TYPE trunkrec_%s gauge\ntrunkrec_%s %llu\n", f[i].name, f[i].help,
-			    f[i].name, f[i].name, f[i].value);
-		put(&o, "# HELP trunkrec_span_up port up (1) or in alarm (0)\n# TYPE trunkrec_span_up gauge\n");
+			textout_put(&o, "# HELP trunkrec_%s %s\n# TYPE trunkrec_%s gauge\ntrunkrec_%s %llu\n", f[i].name,
+				    f[i].help, f[i].name, f[i].name, f[i].value);
+		textout_put(&o, "# HELP trunkrec_span_up port up (1) or in alarm (0)\n# TYPE trunkrec_span_up gauge\n");
 		for (int i = 0; i < r->npairs; i++)
 			for (int s = 0; s < 2; s++)
-				put(&o, "trunkrec_span_up{pair=\"%s\",port=\"%c\"} %d\n", r->pairs[i].cfg->name, s ? 'B' : 'A',
-				    LOAD(r->stats.span[i].port_up[s]) ? 1 : 0);
+				textout_put(&o, "trunkrec_span_up{pair=\"%s\",port=\"%c\"} %d\n", r->pairs[i].cfg->name,
+					    s ? 'B' : 'A', LOAD(r->stats.span[i].port_up[s]) ? 1 : 0);
 		break;
 	case STATS_TEXT:
-		put(&o, "%-10s %-6s %-6s %-8s %-8s %5s\n", "pair", "port A", "port B", "D-chan A", "D-chan B", "calls");
-		for (int i = 0; i < r->npairs; i++)
-			put(&o, "%-10s %-6s %-6s %-8s %-8s %5u\n", r->pairs[i].cfg->name,
-			    LOAD(r->stats.span[i].port_up[0]) ? "up" : "RED", LOAD(r->stats.span[i].port_up[1]) ? "up" : "RED",
-			    LOAD(r->stats.span[i].link_up[0]) ? "up" : "down", LOAD(r->stats.span[i].link_up[1]) ? "up" : "down",
-			    LOAD(r->stats.span[i].calls));
-		put(&o, "\n");
+		spans_text(r, &o);
+		textout_put(&o, "\n");
 		for (int i = 0; i < n; i++)
-			put(&o, "%-28s %14llu  %s\n", f[i].name, f[i].value, f[i].help);
+			textout_put(&o, "%-28s %14llu  %s\n", f[i].name, f[i].value, f[i].help);
 		break;
 	}
 	return o.len;

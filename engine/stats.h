@@ -25,4 +25,7 @@ struct stats_sources {
 /* Render into buf (NUL-terminated, truncated at size). Returns the length written. */
 size_t stats_render(const struct stats_sources *src, enum stats_format format, char *buf, size_t size);
 
+/* Only the spans (`trunkrec spans`): text or JSON. */
+size_t stats_render_spans(const struct stats_sources *src, enum stats_format format, char *buf, size_t size);
+
 #endif

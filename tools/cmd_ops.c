@@ -1,17 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * trunkrec subcommands that talk to the running daemon: stats, pause, resume.
+ * trunkrec subcommands that talk to the running daemon: the reports (stats,
+ * calls, spans) and the live-call commands (pause, resume, mask, unmask).
  */
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "tools/cmds.h"
 #include "tools/ctlclient.h"
 
-static char answer[65536];
+static char answer[256 * 1024];
 
-static const char *socket_option(int argc, char **argv)
+const char *cli_socket_option(int argc, char **argv)
 {
 	for (int i = 1; i + 1 < argc; i++)
 		if (!strcmp(argv[i], "--socket"))
@@ -23,7 +23,7 @@ static int report(int rc)
 {
 	if (rc < 0) {
 		fprintf(stderr, "trunkrec: %s\n", answer);
-		return 3;
+		return CLI_EXIT_ERROR;
 	}
 	if (rc > 0) {
 		fprintf(stderr, "trunkrec: trunkrecd says: %s\n", answer);
@@ -35,30 +35,49 @@ static int report(int rc)
 	return 0;
 }
 
-int cmd_stats(int argc, char **argv)
+/* stats|calls|spans [--json] [--prometheus (stats only)] [--socket PATH] */
+static int report_command(const char *what, bool prometheus_ok, int argc, char **argv)
 {
 	const char *format = "text";
-
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--json"))
-			format = "json";
-		else if (!strcmp(argv[i], "--prometheus"))
-			format = "prometheus";
-		else if (!strcmp(argv[i], "--socket"))
-			i++;
-		else {
-			fprintf(stderr, "usage: trunkrec stats [--json|--prometheus] [--socket PATH]\n");
-			return 3;
-		}
-	}
 	char cmd[64];
 
-	snprintf(cmd, sizeof(cmd), "stats %s", format);
-	return report(ctlclient_call(socket_option(argc, argv), cmd, answer, sizeof(answer)));
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--json")) {
+			format = "json";
+		} else if (prometheus_ok && !strcmp(argv[i], "--prometheus")) {
+			format = "prometheus";
+		} else if (!strcmp(argv[i], "--socket") && i + 1 < argc) {
+			i++;
+		} else {
+			fprintf(stderr, "usage: trunkrec %s [--json%s] [--socket PATH]\n", what,
+				prometheus_ok ? "|--prometheus" : "");
+			return CLI_EXIT_ERROR;
+		}
+	}
+	snprintf(cmd, sizeof(cmd), "%s %s", what, format);
+	return report(ctlclient_call(cli_socket_option(argc, argv), cmd, answer, sizeof(answer)));
 }
 
-/* pause|resume number=N | call=ID */
-static int pause_resume(const char *verb, int argc, char **argv)
+int cmd_stats(int argc, char **argv)
+{
+	return report_command("stats", true, argc, argv);
+}
+
+int cmd_calls(int argc, char **argv)
+{
+	return report_command("calls", false, argc, argv);
+}
+
+int cmd_spans(int argc, char **argv)
+{
+	return report_command("spans", false, argc, argv);
+}
+
+/*
+ * verb CALL | number=N | call=ID: a bare CALL is the call id that
+ * `trunkrec calls` shows (and the logs and recordings' metadata carry).
+ */
+static int live_call_command(const char *verb, int argc, char **argv)
 {
 	const char *selector = NULL;
 	char cmd[160];
@@ -69,20 +88,33 @@ static int pause_resume(const char *verb, int argc, char **argv)
 		else
 			selector = argv[i];
 	}
-	if (!selector || (strncmp(selector, "number=", 7) && strncmp(selector, "call=", 5))) {
-		fprintf(stderr, "usage: trunkrec %s number=N|call=ID [--socket PATH]\n", verb);
-		return 3;
+	if (!selector || !*selector) {
+		fprintf(stderr, "usage: trunkrec %s CALL|number=N|call=ID [--socket PATH]\n", verb);
+		return CLI_EXIT_ERROR;
 	}
-	snprintf(cmd, sizeof(cmd), "%s %.100s", verb, selector);
-	return report(ctlclient_call(socket_option(argc, argv), cmd, answer, sizeof(answer)));
+	if (strspn(selector, "0123456789") == strlen(selector))
+		snprintf(cmd, sizeof(cmd), "%s call=%.100s", verb, selector);
+	else
+		snprintf(cmd, sizeof(cmd), "%s %.100s", verb, selector);
+	return report(ctlclient_call(cli_socket_option(argc, argv), cmd, answer, sizeof(answer)));
 }
 
 int cmd_pause(int argc, char **argv)
 {
-	return pause_resume("pause", argc, argv);
+	return live_call_command("pause", argc, argv);
 }
 
 int cmd_resume(int argc, char **argv)
 {
-	return pause_resume("resume", argc, argv);
+	return live_call_command("resume", argc, argv);
+}
+
+int cmd_mask(int argc, char **argv)
+{
+	return live_call_command("mask", argc, argv);
+}
+
+int cmd_unmask(int argc, char **argv)
+{
+	return live_call_command("unmask", argc, argv);
 }

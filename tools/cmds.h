@@ -29,8 +29,17 @@ int cmd_keygen_index(int argc, char **argv);
 
 /* tools/cmd_ops.c: through the daemon's control socket (tools/ctlclient.h). */
 int cmd_stats(int argc, char **argv);
+int cmd_calls(int argc, char **argv);
+int cmd_spans(int argc, char **argv);
 int cmd_pause(int argc, char **argv);
 int cmd_resume(int argc, char **argv);
+int cmd_mask(int argc, char **argv);
+int cmd_unmask(int argc, char **argv);
+/* --socket PATH among argv, else the default socket. */
+const char *cli_socket_option(int argc, char **argv);
+
+/* tools/cmd_top.c: a live view of spans and calls. */
+int cmd_top(int argc, char **argv);
 
 /* tools/cli_util.c: whole files (bounded) and hex key files. */
 int cli_read_file(const char *path, size_t max, uint8_t **ret, size_t *ret_len);

@@ -268,18 +268,29 @@ static void print_summary(struct relay *r, struct worker *workers, int nworkers)
 	fflush(stdout);
 }
 
-static struct stats_sources stats_sources;
+/* What the control socket's reports read. */
+struct report_sources {
+	struct stats_sources stats;
+	struct callview *calls;
+};
+
+static struct report_sources report_sources;
 static _Atomic bool stats_ready;	/* the relay is set up: its counters may be read */
 
-/* Control thread: the operators' view, from the counters the relay and workers publish. */
-static size_t render_stats(void *userdata, const char *format, char *buf, size_t size)
+/* Control thread: the operators' view, from what the relay and workers publish. */
+static size_t render_report(void *userdata, const char *what, const char *format, char *buf, size_t size)
 {
+	struct report_sources *src = userdata;
 	enum stats_format f = !strcmp(format, "json") ? STATS_JSON : !strcmp(format, "prometheus") ? STATS_PROMETHEUS
 												    : STATS_TEXT;
 
 	if (!atomic_load(&stats_ready))
 		return (size_t)snprintf(buf, size, "starting\n");
-	return stats_render(userdata, f, buf, size);
+	if (!strcmp(what, "calls"))
+		return callview_render(src->calls, f == STATS_JSON ? CALLVIEW_JSON : CALLVIEW_TEXT, buf, size);
+	if (!strcmp(what, "spans"))
+		return stats_render_spans(&src->stats, f, buf, size);
+	return stats_render(&src->stats, f, buf, size);
 }
 
 /* What SIGHUP reloads from: the same file; only the rules take effect without a restart. */
@@ -447,7 +458,7 @@ int main(int argc, char **argv)
 		}
 	}
 	/* Before the control socket opens: its first stats request reads these. */
-	stats_sources = (struct stats_sources){ &relay, workers, nworkers, cfg.recordings };
+	report_sources = (struct report_sources){ { &relay, workers, nworkers, cfg.recordings }, &relay.view };
 	if (cfg.control_socket[0]) {
 		char dir[CONFIG_PATH_MAX];
 		char *slash;
@@ -461,7 +472,7 @@ int main(int argc, char **argv)
 				fprintf(stderr, "trunkrecd: cannot create %s: %s\n", dir, strerror(errno));
 		}
 		rc = control_start(&control, cfg.control_socket, (unsigned)strtoul(cfg.control_socket_mode, NULL, 8),
-				   cfg.roles, audit, render_stats, &stats_sources);
+				   cfg.roles, audit, render_report, &report_sources);
 		if (rc < 0) {
 			fprintf(stderr, "trunkrecd: cannot open the control socket %s: %s; set [general] control_socket "
 				"to a writable path (or empty to have none)\n", cfg.control_socket, strerror(-rc));

@@ -1,0 +1,153 @@
+// SPDX-License-Identifier: GPL-2.0-or-later
+#include "engine/callview.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "engine/relay.h"
+#include "engine/textout.h"
+
+int callview_init(struct callview *v)
+{
+	memset(v, 0, sizeof(*v));
+	return -pthread_mutex_init(&v->lock, NULL);
+}
+
+void callview_destroy(struct callview *v)
+{
+	pthread_mutex_destroy(&v->lock);
+}
+
+void callview_mask_number(const char *number, char *out, size_t size)
+{
+	size_t n = 0, len = 0;
+
+	if (!size)
+		return;
+	for (const char *p = number; *p; p++)
+		len += (*p >= '0' && *p <= '9') || *p == '+' || *p == '*' || *p == '#';
+	for (const char *p = number; *p && n + 1 < size; p++) {
+		if (!((*p >= '0' && *p <= '9') || *p == '+' || *p == '*' || *p == '#'))
+			continue;
+		out[n] = len <= CALLVIEW_SHOWN_DIGITS ? *p : '*';
+		n++;
+		len--;
+	}
+	out[n] = '\0';
+}
+
+static const char *call_state_word(const struct call *c)
+{
+	if (c->held)
+		return "held";
+	switch (c->state) {
+	case CALL_SETUP: return "setup";
+	case CALL_ALERTING: return "alerting";
+	case CALL_ACTIVE: return "active";
+	case CALL_CLEARING: return "clearing";
+	}
+	return "?";
+}
+
+/* The recording state in an operator's words; no digit, no number. */
+static void policy_words(const struct call *c, char *out, size_t size)
+{
+	const struct gate *g = &c->gate;
+
+	switch (g->state) {
+	case GATE_ALERTING:
+		snprintf(out, size, "waiting for answer");
+		return;
+	case GATE_ANNOUNCING:
+		snprintf(out, size, "announcing");
+		return;
+	case GATE_VERIFYING:
+		snprintf(out, size, "verifying announcement");
+		return;
+	case GATE_NOT_ANNOUNCED:
+		snprintf(out, size, "not recorded");
+		return;
+	case GATE_STOPPED:
+		snprintf(out, size, g->outcome == GATE_OUTCOME_STOPPED_AT_TRANSFER ? "stopped (transfer)" : "stopped");
+		return;
+	case GATE_ANNOUNCED:
+		break;
+	}
+	if (g->pause & GATE_PAUSE_MASK)
+		snprintf(out, size, "masked");
+	else if (g->pause & GATE_PAUSE_ANY_HOLD)
+		snprintf(out, size, "paused (hold)");
+	else if (g->pause)
+		snprintf(out, size, "paused (payment)");
+	else
+		snprintf(out, size, "recording");
+}
+
+static void view_of(struct call_view *cv, const struct call *c, uint64_t now_ms)
+{
+	cv->id = c->serial;
+	snprintf(cv->pair, sizeof(cv->pair), "%s", c->pair->cfg->name);
+	snprintf(cv->dir, sizeof(cv->dir), "%s", c->dir == CALL_IN ? "in" : "out");
+	snprintf(cv->state, sizeof(cv->state), "%s", call_state_word(c));
+	cv->ts_a = c->ts[SIDE_A];
+	cv->ts_b = c->ts[SIDE_B];
+	callview_mask_number(c->calling, cv->calling, sizeof(cv->calling));
+	callview_mask_number(c->called, cv->called, sizeof(cv->called));
+	cv->connected_s = c->answered_ms && now_ms > c->answered_ms ? (unsigned)((now_ms - c->answered_ms) / 1000) : 0;
+	policy_words(c, cv->policy, sizeof(cv->policy));
+}
+
+void callview_publish(struct callview *v, const struct relay *r, uint64_t now_ms)
+{
+	int n = 0;
+
+	if (now_ms < v->published_ms + CALLVIEW_PERIOD_MS || pthread_mutex_trylock(&v->lock) != 0)
+		return;
+	for (int i = 0; i < r->ncalls && n < CALLVIEW_MAX; i++)
+		if (r->calls[i].used)
+			view_of(&v->calls[n++], &r->calls[i], now_ms);
+	v->n = n;
+	v->published_ms = now_ms;
+	pthread_mutex_unlock(&v->lock);
+}
+
+static void render_json(const struct callview *v, struct textout *o)
+{
+	textout_put(o, "{\"calls\":[");
+	for (int i = 0; i < v->n; i++) {
+		const struct call_view *c = &v->calls[i];
+
+		textout_put(o, "%s{\"id\":%lu,\"pair\":", i ? "," : "", c->id);
+		textout_json_string(o, c->pair);
+		textout_put(o, ",\"dir\":\"%s\",\"state\":\"%s\",\"ts_a\":%d,\"ts_b\":%d,\"calling\":\"%s\","
+			    "\"called\":\"%s\",\"connected_s\":%u,\"policy\":\"%s\"}",
+			    c->dir, c->state, c->ts_a, c->ts_b, c->calling, c->called, c->connected_s, c->policy);
+	}
+	textout_put(o, "]}\n");
+}
+
+static void render_text(const struct callview *v, struct textout *o)
+{
+	textout_put(o, "%6s %-10s %-3s %-8s %5s %5s %-16s %-16s %8s  %s\n", "call", "pair", "dir", "state", "ts A",
+		    "ts B", "calling", "called", "time", "recording");
+	for (int i = 0; i < v->n; i++) {
+		const struct call_view *c = &v->calls[i];
+
+		textout_put(o, "%6lu %-10.10s %-3s %-8s %5d %5d %-16s %-16s %5u:%02u  %s\n", c->id, c->pair, c->dir,
+			    c->state, c->ts_a, c->ts_b, c->calling[0] ? c->calling : "-", c->called[0] ? c->called : "-",
+			    c->connected_s / 60, c->connected_s % 60, c->policy);
+	}
+}
+
+size_t callview_render(struct callview *v, enum callview_format format, char *buf, size_t size)
+{
+	struct textout o = textout_init(buf, size);
+
+	pthread_mutex_lock(&v->lock);
+	if (format == CALLVIEW_JSON)
+		render_json(v, &o);
+	else
+		render_text(v, &o);
+	pthread_mutex_unlock(&v->lock);
+	return o.len;
+}

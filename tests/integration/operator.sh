@@ -1,0 +1,139 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+# What operators see and steer during live calls (issue 5): `trunkrec calls`
+# and `spans` agree with the calls trunksim placed, numbers masked to their
+# last digits; `mask`/`unmask` CALL act on that call alone and leave their
+# marks in its recording; `trunkrec top` renders the live calls in a real
+# terminal (tmux, read back with capture-pane) and quits on q.
+#
+#   operator.sh BUILDDIR
+set -eu
+
+build=$(cd "$1" && pwd)
+command -v tmux >/dev/null || { echo "operator: tmux is missing; run tools/setup"; exit 1; }
+tmp=$(mktemp -d /tmp/trunkrec-operator.XXXXXX)
+session=trunkrec-top-$$
+sim_pid="" rec_pid=""
+cleanup() {
+	tmux kill-session -t "$session" 2>/dev/null || true
+	[ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null || true
+	[ -n "$rec_pid" ] && kill "$rec_pid" 2>/dev/null || true
+	wait 2>/dev/null || true
+	rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+failures=0
+fail() { echo "operator: FAIL: $*"; failures=$((failures + 1)); }
+trunkrec() { "$build/tools/trunkrec" "$@" --socket "$tmp/control"; }
+calls=12
+
+mkdir -p "$tmp/sim" "$tmp/rec"
+"$build/tools/trunkrec" keygen "$tmp/r.pub" "$tmp/r.sec" >/dev/null
+cat > "$tmp/trunkrecd.conf" <<CONF
+[general]
+recordings = $tmp/rec
+recipient_key = $tmp/r.pub
+control_socket = $tmp/control
+[rule default]
+announcement = upstream
+[pair p1]
+port_a = $tmp/sim/a1
+port_b = $tmp/sim/b1
+[pair p2]
+port_a = $tmp/sim/a2
+port_b = $tmp/sim/b2
+CONF
+"${TRUNKSIM:-$build/tools/trunksim}" --dir "$tmp/sim" --pairs 2 --calls $calls --concurrency $calls --rate 20 \
+	--hold 14000 --outbound 50 --report "$tmp/report.tsv" --timeout 40 > "$tmp/trunksim.out" 2> "$tmp/trunksim.err" &
+sim_pid=$!
+"$build/tools/trunkrecd" -c "$tmp/trunkrecd.conf" > "$tmp/trunkrecd.out" 2> "$tmp/trunkrecd.err" &
+rec_pid=$!
+for i in $(seq 1 100); do
+	up=$(trunkrec calls 2>/dev/null | grep -c ' active ' || true)
+	[ "$up" -ge $calls ] && break
+	sleep 0.2
+done
+[ "$up" -ge $calls ] || fail "only $up of $calls calls shown active"
+
+# calls --json: every call once, both timeslots, numbers masked to 3 digits.
+trunkrec calls --json > "$tmp/calls.json" || fail "calls --json: $(cat "$tmp/calls.json")"
+python3 - "$tmp/calls.json" $calls <<'PY' || failures=$((failures + 1))
+import json, re, sys
+calls = json.load(open(sys.argv[1]))["calls"]
+want = int(sys.argv[2])
+bad = []
+if len(calls) != want: bad.append(f"{len(calls)} calls listed, {want} placed")
+if len({c["id"] for c in calls}) != len(calls): bad.append("a call id twice")
+for c in calls:
+    for k in ("calling", "called"):
+        if not re.fullmatch(r"\*+\d{1,3}", c[k]): bad.append(f"call {c['id']} {k} not masked: {c[k]}")
+    if c["state"] != "active" or c["ts_a"] < 1 or c["ts_b"] < 1: bad.append(f"call {c['id']}: {c}")
+    if c["policy"] != "recording": bad.append(f"call {c['id']} policy {c['policy']}")
+    if c["dir"] not in ("in", "out"): bad.append(f"call {c['id']} dir {c['dir']}")
+for b in bad: print("operator: FAIL:", b)
+sys.exit(1 if bad else 0)
+PY
+# spans --json: both pairs up on both sides, their calls add up.
+trunkrec spans --json > "$tmp/spans.json" || fail "spans --json: $(cat "$tmp/spans.json")"
+python3 - "$tmp/spans.json" $calls <<'PY' || failures=$((failures + 1))
+import json, sys
+spans = json.load(open(sys.argv[1]))["spans"]
+bad = [f"span {s}" for s in spans if (s["port_a"], s["port_b"], s["dchan_a"], s["dchan_b"]) != ("up",) * 2 + ("up",) * 2]
+if [s["pair"] for s in spans] != ["p1", "p2"]: bad.append(f"pairs {[s['pair'] for s in spans]}")
+if sum(s["calls"] for s in spans) != int(sys.argv[2]): bad.append(f"{sum(s['calls'] for s in spans)} calls on the spans")
+for b in bad: print("operator: FAIL:", b)
+sys.exit(1 if bad else 0)
+PY
+
+# mask / unmask one call by the id `calls` shows; an unknown call is an error.
+id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["calls"][0]["id"])' "$tmp/calls.json")
+out=$(trunkrec mask "$id" 2>&1) || fail "mask $id: $out"
+[ "$out" = "masked 1 call(s)" ] || fail "mask $id answered: $out"
+sleep 0.6
+masked=$(trunkrec calls | awk '$NF == "masked" { print $1 }')
+[ "$masked" = "$id" ] || fail "calls shows masked: '$masked', expected call $id alone"
+sleep 1
+out=$(trunkrec unmask "$id" 2>&1) || fail "unmask $id: $out"
+trunkrec mask 999999 > "$tmp/mask-unknown.out" 2>&1 && fail "mask of an unknown call succeeded"
+grep -q "no call up with call=999999" "$tmp/mask-unknown.out" || fail "mask unknown: $(cat "$tmp/mask-unknown.out")"
+
+# top in a real terminal: the header, both spans, every live call, no whole number.
+tmux new-session -d -s "$session" -x 150 -y 40 "$build/tools/trunkrec top --socket $tmp/control"
+sleep 2
+tmux capture-pane -p -t "$session" > "$tmp/top.txt" || fail "tmux capture-pane failed"
+grep -q '^trunkrec top ' "$tmp/top.txt" || fail "top header missing: $(head -3 "$tmp/top.txt")"
+grep -q "calls active $calls " "$tmp/top.txt" || fail "top does not say $calls calls active"
+[ "$(grep -cE '^p[12] +up +up +up +up ' "$tmp/top.txt")" -eq 2 ] || fail "top does not show both spans up"
+rows=$(grep -cE '^ *[0-9]+ p[12] +(in|out) +active +[0-9]+ +[0-9]+ +\*+[0-9]{1,3} +\*+[0-9]{1,3} +[0-9]+:[0-9]{2}  recording' "$tmp/top.txt" || true)
+[ "$rows" -eq $calls ] || fail "top shows $rows live call rows, expected $calls: $(cat "$tmp/top.txt")"
+if grep -vE '^trunkrec top|disk free' "$tmp/top.txt" | grep -qE '[0-9]{5}'; then
+	fail "top shows a run of 5+ digits (a number?): $(grep -E '[0-9]{5}' "$tmp/top.txt" | head -2)"
+fi
+echo "--- trunkrec top, as tmux captured it"
+cat "$tmp/top.txt"
+echo "---"
+tmux send-keys -t "$session" q
+for i in 1 2 3 4 5 6 7 8 9 10; do tmux has-session -t "$session" 2>/dev/null || break; sleep 0.2; done
+tmux has-session -t "$session" 2>/dev/null && fail "top did not quit on q"
+
+wait "$sim_pid" || fail "trunksim: $(tail -3 "$tmp/trunksim.err")"
+sim_pid=""
+kill -TERM "$rec_pid"
+wait "$rec_pid" || fail "trunkrecd exit status $?"
+rec_pid=""
+
+# The masked call's recording carries the mask in its timeline, the others do not.
+n=0 marked=0
+for f in "$tmp"/rec/*.trec; do
+	n=$((n + 1))
+	"$build/tools/trunkrec" meta --key "$tmp/r.sec" "$f" > "$tmp/meta.txt" 2>&1 || fail "meta $f: $(cat "$tmp/meta.txt")"
+	if grep -q 'paused reason=mask' "$tmp/meta.txt"; then
+		marked=$((marked + 1))
+		grep -q "call=$id\b" "$tmp/meta.txt" || fail "a mask mark in a recording of another call: $(grep call= "$tmp/meta.txt")"
+		grep -q 'resumed reason=mask' "$tmp/meta.txt" || fail "call $id: mask never ended in the timeline"
+	fi
+done
+[ "$n" -eq $calls ] || fail "$n recordings for $calls calls"
+[ "$marked" -eq 1 ] || fail "$marked recordings carry the mask, expected 1"
+echo "operator: $calls calls listed and masked to 3 digits, mask/unmask on call $id, top rendered $rows rows; $failures failures"
+[ "$failures" -eq 0 ]
