@@ -19,7 +19,7 @@
 
 static const char *const actions[] = {
 	"find", "export", "hold", "release", "delete", "purge", "config_load", "recovery", "refused",
-	"recording", "sar",
+	"recording", "sar", "audit_verify",
 };
 
 bool audit_action_valid(const char *action)

@@ -17,6 +17,7 @@
 
 #include "engine/audit.h"
 #include "engine/log.h"
+#include "engine/manage.h"
 
 #define MAX_CLIENTS	16
 #define MAX_PAUSES	8	/* pauses one client may hold at once */
@@ -149,8 +150,8 @@ static bool allowed(struct control *ctl, struct client *cl, const char *verb, en
 struct command {
 	const char *verb;
 	enum config_role role;
-	enum control_verb relay_verb;	/* 0: answered here, a report */
-	const char *formats;		/* reports: the formats it takes, the first the default */
+	enum control_verb relay_verb;	/* live calls: what the relay is told; 0: done on this thread */
+	const char *formats;		/* reports: the formats it takes, the first the default; NULL: lifecycle */
 };
 
 static const struct command commands[] = {
@@ -161,6 +162,11 @@ static const struct command commands[] = {
 	{ "resume", ROLE_SUPERVISOR, CTL_RESUME, NULL },
 	{ "mask", ROLE_SUPERVISOR, CTL_MASK, NULL },
 	{ "unmask", ROLE_SUPERVISOR, CTL_UNMASK, NULL },
+	{ "hold", ROLE_MANAGER, 0, NULL },
+	{ "release", ROLE_MANAGER, 0, NULL },
+	{ "delete", ROLE_MANAGER, 0, NULL },
+	{ "purge", ROLE_MANAGER, 0, NULL },
+	{ "audit", ROLE_AUDITOR, 0, NULL },
 };
 
 static const struct command *find_command(const char *verb)
@@ -210,13 +216,27 @@ static void handle_line(struct control *ctl, struct client *cl, char *line, unsi
 	}
 	c = find_command(verb);
 	if (!c) {
-		say(cl->fd, "error unknown command; use ping, stats, calls, spans, pause, resume, mask or unmask");
+		say(cl->fd, "error unknown command; use ping, stats, calls, spans, pause, resume, mask, unmask, "
+			    "hold, release, delete, purge or audit verify");
 		return;
 	}
 	if (!allowed(ctl, cl, verb, c->role))
 		return;
-	if (!c->relay_verb) {
+	if (!c->relay_verb && c->formats) {
 		handle_report(ctl, cl, c, arg);
+		return;
+	}
+	if (!c->relay_verb) {
+		/* Lifecycle: the whole rest of the line (a reason has spaces). */
+		const char *rest = line + strspn(line, " ") + strlen(verb);
+		char answer[CONTROL_LINE];
+
+		rest += strspn(rest, " ");
+		if (ctl->manage)
+			manage_command(ctl->manage, (uint32_t)cl->uid, verb, rest, answer, sizeof(answer));
+		else
+			snprintf(answer, sizeof(answer), "error this daemon has no catalog: lifecycle commands are off");
+		say(cl->fd, answer);
 		return;
 	}
 	if (!valid_selector(arg)) {
@@ -367,20 +387,21 @@ static void *control_main(void *arg)
 	return NULL;
 }
 
-int control_start(struct control *ctl, const char *path, unsigned mode, const struct config_role_ids *roles,
-		  struct audit *audit, control_report_cb report, void *report_userdata)
+int control_start(struct control *ctl, const struct control_opts *opts)
 {
 	struct sockaddr_un addr = { .sun_family = AF_UNIX };
-	int rc;
-
+	const char *path = opts->path;
 	size_t len = strlen(path);
+	unsigned mode = opts->mode;
+	int rc;
 
 	memset(ctl, 0, sizeof(*ctl));
 	ctl->listen_fd = ctl->relay_efd = ctl->answer_efd = ctl->wake_fd = -1;
-	ctl->report = report;
-	ctl->report_userdata = report_userdata;
-	ctl->roles = roles;
-	ctl->audit = audit;
+	ctl->report = opts->report;
+	ctl->report_userdata = opts->report_userdata;
+	ctl->manage = opts->manage;
+	ctl->roles = opts->roles;
+	ctl->audit = opts->audit;
 	if (len >= sizeof(addr.sun_path))
 		return -ENAMETOOLONG;
 	memcpy(ctl->path, path, len + 1);

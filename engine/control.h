@@ -36,6 +36,7 @@
 #include "policy/config.h"
 
 struct audit;
+struct manage;
 
 #define CONTROL_LINE	256
 
@@ -65,6 +66,7 @@ struct control {
 	struct audit *audit;			/* refusals are audited; may be NULL */
 	control_report_cb report;	/* may be NULL */
 	void *report_userdata;
+	struct manage *manage;		/* may be NULL */
 	int listen_fd;
 	int relay_efd;			/* wakes the relay: a command is waiting */
 	int answer_efd;			/* wakes the control thread: an answer is waiting */
@@ -75,9 +77,17 @@ struct control {
 	int wake_fd;			/* wakes the control thread to stop */
 };
 
-/* mode: the socket file's permissions; roles and audit may be NULL (then only root is allowed). */
-int control_start(struct control *ctl, const char *path, unsigned mode, const struct config_role_ids *roles,
-		  struct audit *audit, control_report_cb report, void *report_userdata);
+struct control_opts {
+	const char *path;
+	unsigned mode;				/* the socket file's permissions */
+	const struct config_role_ids *roles;	/* [ROLE_COUNT]; NULL: only root is allowed */
+	struct audit *audit;			/* refusals are audited; may be NULL */
+	control_report_cb report;		/* may be NULL */
+	void *report_userdata;
+	struct manage *manage;			/* hold, release, delete, purge, audit; may be NULL */
+};
+
+int control_start(struct control *ctl, const struct control_opts *opts);
 void control_stop(struct control *ctl);
 
 #endif

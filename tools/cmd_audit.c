@@ -127,7 +127,11 @@ static int audit_verify_cmd(int argc, char **argv)
 		else
 			goto usage;
 	}
-	if (optind != argc || cli_paths_resolve(&paths, NULL) < 0)
+	if (optind != argc)
+		goto usage;
+	if (cli_paths_none(&paths) && !pubpath)
+		return cli_control_command(paths.socket, "audit verify");
+	if (cli_paths_resolve(&paths, NULL) < 0)
 		goto usage;
 	if (pubpath) {
 		if (cli_key_load(pubpath, "checkpoint public key", pk) < 0)
@@ -191,7 +195,8 @@ out:
 	free(cppath);
 	return rc;
 usage:
-	fprintf(stderr, "usage: trunkrec audit verify [--log FILE | --config CONF] [--pub PUBFILE [--checkpoints FILE]]\n");
+	fprintf(stderr, "usage: trunkrec audit verify [--socket PATH | --log FILE | --config CONF] [--pub PUBFILE [--checkpoints FILE]]\n"
+		"  (without --log or --config the running daemon verifies its log, for an auditor)\n");
 	return CLI_EXIT_ERROR;
 }
 

@@ -43,8 +43,14 @@ bool cli_paths_opt(struct cli_paths *p, int opt, const char *arg)
 	case 'D': p->recordings = arg; return true;
 	case 'A': p->audit = arg; return true;
 	case 'I': p->index_key = arg; return true;
+	case 'S': p->socket = arg; return true;
 	default: return false;
 	}
+}
+
+bool cli_paths_none(const struct cli_paths *p)
+{
+	return !p->config && !p->catalog && !p->recordings && !p->audit;
 }
 
 int cli_paths_resolve(struct cli_paths *p, int *ret_default_retention)
@@ -317,6 +323,16 @@ static int id_reason_cmd(int argc, char **argv, const char *what)
 	if (!reason || !*reason || optind != argc - 1)
 		goto usage;
 	id = argv[optind];
+	if (cli_paths_none(&l.paths)) {
+		char cmd[CLI_CONTROL_LINE];
+
+		if (snprintf(cmd, sizeof(cmd), "%s %s %s", what, id, reason) >= (int)sizeof(cmd) || strchr(reason, '\n')) {
+			fprintf(stderr, "trunkrec: %s: the id and reason must fit on one line of %d characters\n", what,
+				CLI_CONTROL_LINE - 1);
+			return CLI_EXIT_ERROR;
+		}
+		return cli_control_command(l.paths.socket, cmd);
+	}
 	if (life_open(&l, false) < 0)
 		goto out;
 	if (!strcmp(what, "delete")) {
@@ -349,7 +365,8 @@ out:
 	life_close(&l);
 	return rc;
 usage:
-	fprintf(stderr, "usage: trunkrec %s ID --reason TEXT (--config CONF | --catalog F --recordings D --audit F)\n", what);
+	fprintf(stderr, "usage: trunkrec %s ID --reason TEXT [--socket PATH | --config CONF | --catalog F --recordings D --audit F]\n"
+		"  (without file options the running daemon does it, for a manager)\n", what);
 	return CLI_EXIT_ERROR;
 }
 
@@ -391,7 +408,7 @@ int cmd_purge(int argc, char **argv)
 		{ 0 },
 	};
 	struct life l = { 0 };
-	bool dry = false;
+	bool dry = false, now_given = false;
 	int64_t now = (int64_t)time(NULL);
 	int c, r, rc = CLI_EXIT_ERROR;
 
@@ -401,12 +418,19 @@ int cmd_purge(int argc, char **argv)
 		if (c == 'n')
 			dry = true;
 		else if (c == 'N' && parse_time(optarg, false, &now) == 0)
-			continue;
+			now_given = true;
 		else
 			goto usage;
 	}
 	if (optind != argc)
 		goto usage;
+	if (cli_paths_none(&l.paths)) {
+		if (now_given) {
+			fprintf(stderr, "trunkrec: purge --now works on the files (--config); the daemon purges at its own time\n");
+			return CLI_EXIT_ERROR;
+		}
+		return cli_control_command(l.paths.socket, dry ? "purge dry-run" : "purge");
+	}
 	if (life_open(&l, false) < 0)
 		goto out;
 	r = retention_purge(l.paths.recordings, l.catalog, l.audit, l.uid, now, dry, purge_line, &dry);
@@ -420,7 +444,8 @@ out:
 	life_close(&l);
 	return rc;
 usage:
-	fprintf(stderr, "usage: trunkrec purge [--dry-run] [--now DATE|@EPOCH] (--config CONF | --catalog F --recordings D --audit F)\n");
+	fprintf(stderr, "usage: trunkrec purge [--dry-run] [--socket PATH | [--now DATE|@EPOCH] (--config CONF | --catalog F --recordings D --audit F)]\n"
+		"  (without file options the running daemon does it, for a manager)\n");
 	return CLI_EXIT_ERROR;
 }
 

@@ -35,6 +35,12 @@ static int report(int rc)
 	return 0;
 }
 
+int cli_control_command(const char *socket_path, const char *command)
+{
+	return report(ctlclient_call(socket_path ? socket_path : CTLCLIENT_DEFAULT_SOCKET, command, answer,
+				     sizeof(answer)));
+}
+
 /* stats|calls|spans [--json] [--prometheus (stats only)] [--socket PATH] */
 static int report_command(const char *what, bool prometheus_ok, int argc, char **argv)
 {

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #define CLI_EXIT_ERROR		3
+#define CLI_CONTROL_LINE	250	/* the control socket takes lines of up to 255 bytes */
 #define CLI_EXIT_TAMPERED	4
 
 /* tools/cmd_audit.c */
@@ -37,6 +38,8 @@ int cmd_mask(int argc, char **argv);
 int cmd_unmask(int argc, char **argv);
 /* --socket PATH among argv, else the default socket. */
 const char *cli_socket_option(int argc, char **argv);
+/* One command line to the daemon; prints its answer. Returns the exit code. */
+int cli_control_command(const char *socket_path, const char *command);
 
 /* tools/cmd_top.c: a live view of spans and calls. */
 int cmd_top(int argc, char **argv);
@@ -54,7 +57,11 @@ int cli_write_new(const char *path, const void *data, size_t len, unsigned mode)
  */
 struct cli_paths {
 	const char *config, *catalog, *recordings, *audit, *index_key;
+	const char *socket;	/* --socket: the daemon's control socket */
 };
+
+/* No file option given: the command goes to the running daemon (its control socket). */
+bool cli_paths_none(const struct cli_paths *p);
 
 /* Common options: --config --catalog --recordings --audit --index-key. */
 #define CLI_PATH_OPTIONS \
@@ -63,7 +70,8 @@ struct cli_paths {
 	{ "recordings", required_argument, NULL, 'D' }, \
 	{ "audit", required_argument, NULL, 'A' }, \
 	{ "log", required_argument, NULL, 'A' }, \
-	{ "index-key", required_argument, NULL, 'I' }
+	{ "index-key", required_argument, NULL, 'I' }, \
+	{ "socket", required_argument, NULL, 'S' }
 
 /* Handles one of the common options; false if opt is not one. */
 bool cli_paths_opt(struct cli_paths *p, int opt, const char *arg);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "engine/audit.h"
+#include "engine/manage.h"
 #include "engine/catalog.h"
 #include "engine/log.h"
 #include "engine/recovery.h"
@@ -364,6 +365,7 @@ int main(int argc, char **argv)
 	static struct config cfg;
 	static struct relay relay;
 	static struct control control;
+	static struct manage manage;	/* the control thread's lifecycle commands */
 	static struct policy_set policy;
 	static struct purger purger;
 	struct worker *workers;
@@ -471,8 +473,17 @@ int main(int argc, char **argv)
 			if (mkdir(dir, 0750) < 0 && errno != EEXIST)
 				fprintf(stderr, "trunkrecd: cannot create %s: %s\n", dir, strerror(errno));
 		}
-		rc = control_start(&control, cfg.control_socket, (unsigned)strtoul(cfg.control_socket_mode, NULL, 8),
-				   cfg.roles, audit, render_report, &report_sources);
+		manage = (struct manage){ .recordings = cfg.recordings, .catalog_path = cfg.catalog,
+					  .audit_path = cfg.audit_log, .audit = audit };
+		rc = control_start(&control, &(struct control_opts){
+			.path = cfg.control_socket,
+			.mode = (unsigned)strtoul(cfg.control_socket_mode, NULL, 8),
+			.roles = cfg.roles,
+			.audit = audit,
+			.report = render_report,
+			.report_userdata = &report_sources,
+			.manage = &manage,
+		});
 		if (rc < 0) {
 			fprintf(stderr, "trunkrecd: cannot open the control socket %s: %s; set [general] control_socket "
 				"to a writable path (or empty to have none)\n", cfg.control_socket, strerror(-rc));
@@ -503,8 +514,10 @@ int main(int argc, char **argv)
 	log_info("trunkrecd: %d trunk pair(s), %d recording worker(s), recordings in %s",
 		 cfg.npairs, nworkers, cfg.recordings);
 	rc = relay_run(&relay, &stop_requested, &reload_requested);
-	if (cfg.control_socket[0])
+	if (cfg.control_socket[0]) {
 		control_stop(&control);
+		manage_close(&manage);
+	}
 	for (int i = 0; i < nworkers; i++)
 		worker_stop(&workers[i]);
 	/* After the workers: their last recordings are in the queue. */

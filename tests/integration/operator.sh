@@ -34,6 +34,8 @@ cat > "$tmp/trunkrecd.conf" <<CONF
 recordings = $tmp/rec
 recipient_key = $tmp/r.pub
 control_socket = $tmp/control
+audit_log = $tmp/audit.log
+catalog = $tmp/catalog.db
 [rule default]
 announcement = upstream
 [pair p1]
@@ -118,6 +120,33 @@ tmux has-session -t "$session" 2>/dev/null && fail "top did not quit on q"
 
 wait "$sim_pid" || fail "trunksim: $(tail -3 "$tmp/trunksim.err")"
 sim_pid=""
+
+# A manager's lifecycle commands through the daemon: hold, a refused delete of
+# the held recording, release, delete; purge (dry run); an auditor's verify.
+for i in $(seq 1 50); do [ "$(ls "$tmp"/rec/*.trec 2>/dev/null | wc -l)" -ge $calls ] && break; sleep 0.2; done
+victim=""
+for f in "$tmp"/rec/*.trec; do
+	"$build/tools/trunkrec" meta --key "$tmp/r.sec" "$f" 2>/dev/null | grep -q "call=$id\b" || { victim=$f; break; }
+done
+victim_id=$(basename "$victim" .trec)
+out=$(trunkrec hold "$victim_id" --reason "case 42" 2>&1) || fail "hold: $out"
+[ "$out" = "$victim_id held" ] || fail "hold answered: $out"
+trunkrec delete "$victim_id" --reason "too early" > "$tmp/del-held.out" 2>&1 && fail "a held recording was deleted"
+grep -q "under legal hold" "$tmp/del-held.out" || fail "delete of a held recording: $(cat "$tmp/del-held.out")"
+[ -f "$victim" ] || fail "the held recording's file is gone"
+out=$(trunkrec release "$victim_id" --reason "case closed" 2>&1) || fail "release: $out"
+out=$(trunkrec delete "$victim_id" --reason "subject request" 2>&1) || fail "delete: $out"
+[ "$out" = "$victim_id deleted" ] || fail "delete answered: $out"
+[ -f "$victim" ] && fail "the deleted recording's file is still there"
+out=$(trunkrec purge --dry-run 2>&1) || fail "purge --dry-run: $out"
+[ "$out" = "0 recording(s) would be deleted (dry run)" ] || fail "purge --dry-run answered: $out"
+out=$(trunkrec audit verify 2>&1) || fail "audit verify: $out"
+case "$out" in "verified "*) ;; *) fail "audit verify answered: $out" ;; esac
+for action in hold refused release delete audit_verify; do
+	grep -q "action=$action object=[^ ]*" "$tmp/audit.log" || fail "no $action in the audit log"
+done
+grep -q "action=delete object=$victim_id " "$tmp/audit.log" || fail "the delete of $victim_id is not audited"
+
 kill -TERM "$rec_pid"
 wait "$rec_pid" || fail "trunkrecd exit status $?"
 rec_pid=""
@@ -133,7 +162,7 @@ for f in "$tmp"/rec/*.trec; do
 		grep -q 'resumed reason=mask' "$tmp/meta.txt" || fail "call $id: mask never ended in the timeline"
 	fi
 done
-[ "$n" -eq $calls ] || fail "$n recordings for $calls calls"
+[ "$n" -eq $((calls - 1)) ] || fail "$n recordings for $calls calls, one deleted"
 [ "$marked" -eq 1 ] || fail "$marked recordings carry the mask, expected 1"
 echo "operator: $calls calls listed and masked to 3 digits, mask/unmask on call $id, top rendered $rows rows; $failures failures"
 [ "$failures" -eq 0 ]

@@ -45,13 +45,13 @@ rec_pid=$!
 for i in 1 2 3 4 5 6 7 8 9 10; do [ -S "$tmp/control" ] && break; sleep 0.2; done
 
 # uid gid role, then per command (in the order of $commands): allowed (a) or refused (r)
-commands="ping stats calls spans pause resume mask unmask"
-matrix="0 0 root a a a a a a a a
-60001 60001 operator a a a a r r r r
-60002 60002 supervisor a a a a a a a a
-60005 60003 manager a a a a a a a a
-60004 60004 auditor a r r r r r r r
-60009 60009 nobody a r r r r r r r"
+commands="ping stats calls spans pause resume mask unmask hold release delete purge audit"
+matrix="0 0 root a a a a a a a a a a a a a
+60001 60001 operator a a a a r r r r r r r r r
+60002 60002 supervisor a a a a a a a a r r r r r
+60005 60003 manager a a a a a a a a a a a a r
+60004 60004 auditor a r r r r r r r r r r r a
+60009 60009 nobody a r r r r r r r r r r r r"
 while read -r uid gid role wants; do
 	set -- $wants
 	for cmd in $commands; do
@@ -60,6 +60,9 @@ while read -r uid gid role wants; do
 		case $cmd in
 		ping) args="" ;;
 		stats|calls|spans) args="$cmd --socket $tmp/control" ;;
+		hold|release|delete) args="$cmd no-such-recording --reason roles-test --socket $tmp/control" ;;
+		purge) args="purge --dry-run --socket $tmp/control" ;;
+		audit) args="audit verify --socket $tmp/control" ;;
 		*) args="$cmd number=5550100 --socket $tmp/control" ;;
 		esac
 		if [ $cmd = ping ]; then
@@ -83,10 +86,12 @@ $matrix
 MATRIX
 # Every refusal is audited (written before the answer), with the uid.
 want_refusals=$(echo "$matrix" | awk '{ for (i = 4; i <= NF; i++) n += ($i == "r") } END { print n }')
-got_refusals=$(grep -c 'action=refused' "$tmp/audit.log" || true)
+got_refusals=$(grep -c 'action=refused.*needs' "$tmp/audit.log" || true)
 [ "$got_refusals" -eq "$want_refusals" ] || fail "audit log has $got_refusals refusals, expected $want_refusals"
 grep -q 'uid=60001 action=refused object=pause' "$tmp/audit.log" || fail "the operator's refused pause is not audited with its uid"
 grep -q 'uid=60001 action=refused object=mask' "$tmp/audit.log" || fail "the operator's refused mask is not audited with its uid"
+grep -q 'uid=60002 action=refused object=delete' "$tmp/audit.log" || fail "the supervisor's refused delete is not audited with its uid"
+grep -q 'uid=60004 action=audit_verify' "$tmp/audit.log" || fail "the auditor's audit verify is not in the log with its uid"
 "$build/tools/trunkrec" audit verify --log "$tmp/audit.log" > /dev/null || fail "the audit chain does not verify"
 echo "roles: $want_refusals refusals expected, $got_refusals audited, $failures failures"
 [ "$failures" -eq 0 ]
