@@ -233,6 +233,7 @@ void call_control(struct relay *r, struct call *c, enum control_verb verb)
 	case CTL_LOST: ev.type = GATE_EV_CONTROL_LOST; break;
 	case CTL_MASK: ev.type = GATE_EV_MASK_START; break;
 	case CTL_UNMASK: ev.type = GATE_EV_MASK_END; break;
+	case CTL_DISCARD: ev.type = GATE_EV_DISCARD; break;
 	}
 	event(r, c, ev);
 }

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "engine/log.h"
 #include "engine/relay.h"
 #include "engine/textout.h"
 
@@ -16,24 +17,6 @@ int callview_init(struct callview *v)
 void callview_destroy(struct callview *v)
 {
 	pthread_mutex_destroy(&v->lock);
-}
-
-void callview_mask_number(const char *number, char *out, size_t size)
-{
-	size_t n = 0, len = 0;
-
-	if (!size)
-		return;
-	for (const char *p = number; *p; p++)
-		len += (*p >= '0' && *p <= '9') || *p == '+' || *p == '*' || *p == '#';
-	for (const char *p = number; *p && n + 1 < size; p++) {
-		if (!((*p >= '0' && *p <= '9') || *p == '+' || *p == '*' || *p == '#'))
-			continue;
-		out[n] = len <= CALLVIEW_SHOWN_DIGITS ? *p : '*';
-		n++;
-		len--;
-	}
-	out[n] = '\0';
 }
 
 static const char *call_state_word(const struct call *c)
@@ -68,7 +51,9 @@ static void policy_words(const struct call *c, char *out, size_t size)
 		snprintf(out, size, "not recorded");
 		return;
 	case GATE_STOPPED:
-		snprintf(out, size, g->outcome == GATE_OUTCOME_STOPPED_AT_TRANSFER ? "stopped (transfer)" : "stopped");
+		snprintf(out, size, "%s", g->outcome == GATE_OUTCOME_STOPPED_AT_TRANSFER ? "stopped (transfer)"
+					  : g->outcome == GATE_OUTCOME_DISCARDED	   ? "discarded"
+										   : "stopped");
 		return;
 	case GATE_ANNOUNCED:
 		break;
@@ -91,8 +76,8 @@ static void view_of(struct call_view *cv, const struct call *c, uint64_t now_ms)
 	snprintf(cv->state, sizeof(cv->state), "%s", call_state_word(c));
 	cv->ts_a = c->ts[SIDE_A];
 	cv->ts_b = c->ts[SIDE_B];
-	callview_mask_number(c->calling, cv->calling, sizeof(cv->calling));
-	callview_mask_number(c->called, cv->called, sizeof(cv->called));
+	log_mask_number(c->calling, cv->calling, sizeof(cv->calling));
+	log_mask_number(c->called, cv->called, sizeof(cv->called));
 	cv->connected_s = c->answered_ms && now_ms > c->answered_ms ? (unsigned)((now_ms - c->answered_ms) / 1000) : 0;
 	policy_words(c, cv->policy, sizeof(cv->policy));
 }
@@ -133,8 +118,8 @@ static void render_text(const struct callview *v, struct textout *o)
 	for (int i = 0; i < v->n; i++) {
 		const struct call_view *c = &v->calls[i];
 
-		textout_put(o, "%6lu %-10.10s %-3s %-8s %5d %5d %-16s %-16s %5u:%02u  %s\n", c->id, c->pair, c->dir,
-			    c->state, c->ts_a, c->ts_b, c->calling[0] ? c->calling : "-", c->called[0] ? c->called : "-",
+		textout_put(o, "%6lu %-10.10s %-3s %-8s %5d %5d %-18s %-18s %5u:%02u  %s\n", c->id, c->pair, c->dir,
+			    c->state, c->ts_a, c->ts_b, c->calling, c->called,
 			    c->connected_s / 60, c->connected_s % 60, c->policy);
 	}
 }

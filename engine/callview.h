@@ -3,10 +3,9 @@
  * What operators see of the live calls (`trunkrec calls`, `trunkrec top`):
  * a snapshot the relay publishes a few times a second, and its rendering.
  *
- * Numbers are masked when the snapshot is taken (all but the last
- * CALLVIEW_SHOWN_DIGITS digits become '*'): a whole phone number never
- * leaves the relay thread this way, so it cannot reach a screen, a log or a
- * socket through this view.
+ * Numbers are masked when the snapshot is taken, as in log lines
+ * (log_mask_number: "…1234"): a whole phone number never leaves the relay
+ * thread this way, so it cannot reach a screen or a socket through this view.
  *
  * Threads: the relay publishes with a trylock and skips a turn rather than
  * wait (the live call comes first); any other thread renders under the lock.
@@ -24,7 +23,6 @@
 struct relay;
 
 #define CALLVIEW_MAX		(CONFIG_MAX_PAIRS * 64)
-#define CALLVIEW_SHOWN_DIGITS	3
 #define CALLVIEW_PERIOD_MS	250	/* how often the relay publishes */
 
 struct call_view {
@@ -55,8 +53,5 @@ void callview_publish(struct callview *v, const struct relay *r, uint64_t now_ms
 
 /* Any thread: render the latest snapshot into buf (NUL-terminated). Returns the length. */
 size_t callview_render(struct callview *v, enum callview_format format, char *buf, size_t size);
-
-/* "4930123456" → "*******456"; anything that is not a digit, '+', '*' or '#' is dropped. */
-void callview_mask_number(const char *number, char *out, size_t size);
 
 #endif

@@ -2,6 +2,7 @@
 #include "engine/catalog.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -15,6 +16,8 @@
 
 #include "engine/audit.h"
 #include "engine/recorder.h"
+#include "engine/recovery.h"
+#include "policy/gate.h"
 
 #define CATALOG_META_MAX	512	/* a META record is at most RECORDER_META_MAX (320) */
 #define NUMBER_MAX		64
@@ -515,6 +518,7 @@ struct catalog_queue {
 	struct catalog *c;
 	const struct policy_rules *rules;
 	struct audit *audit;
+	int dirfd;			/* the recordings directory; -1: discarded recordings are not deleted */
 	pthread_t thread;
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -561,6 +565,26 @@ void catalog_done_hook(void *userdata, const struct recording_done *done)
 	catalog_post(userdata, done);
 }
 
+/* A supervisor discarded it during the call (audited then): now that it is closed, it goes. */
+static void delete_discarded(struct catalog_queue *q, const struct catalog_row *row, int64_t now)
+{
+	int r;
+
+	if (q->dirfd < 0 || !q->audit) {
+		fprintf(stderr, "ALARM recording %s was discarded but cannot be deleted here (no directory or audit "
+			"log); delete it with trunkrec delete\n", row->id);
+		return;
+	}
+	r = retention_delete(q->dirfd, q->c, q->audit, (uint32_t)getuid(), now, row->id, "delete",
+			     "discarded during the call at a supervisor's request");
+	if (r == -EPERM)
+		fprintf(stderr, "recording %s was discarded during the call but is now under legal hold: kept\n",
+			row->id);
+	else if (r < 0)
+		fprintf(stderr, "ALARM recording %s was discarded but could not be deleted: %s; delete it with "
+			"trunkrec delete\n", row->id, strerror(-r));
+}
+
 static void write_one(struct catalog_queue *q, struct done_copy *s)
 {
 	struct catalog_row row;
@@ -595,6 +619,8 @@ static void write_one(struct catalog_queue *q, struct done_copy *s)
 	}
 	if (r == 0)
 		r = catalog_put(q->c, &row);
+	if (r == 0 && !s->started && s->has_file && !strcmp(row.outcome, gate_outcome_name(GATE_OUTCOME_DISCARDED)))
+		delete_discarded(q, &row, s->now);
 	pthread_mutex_lock(&q->lock);
 	if (r < 0)
 		q->stats.failed++;
@@ -630,7 +656,7 @@ static void *catalog_thread(void *arg)
 }
 
 int catalog_queue_start(struct catalog *c, const struct policy_rules *rules, struct audit *audit,
-			unsigned capacity, struct catalog_queue **ret)
+			const char *recordings, unsigned capacity, struct catalog_queue **ret)
 {
 	struct catalog_queue *q = calloc(1, sizeof(*q));
 	int rc;
@@ -640,9 +666,17 @@ int catalog_queue_start(struct catalog *c, const struct policy_rules *rules, str
 	q->c = c;
 	q->rules = rules;
 	q->audit = audit;
+	q->dirfd = recordings ? open(recordings, O_RDONLY | O_DIRECTORY | O_CLOEXEC) : -1;
+	if (recordings && q->dirfd < 0) {
+		rc = -errno;
+		free(q);
+		return rc;
+	}
 	q->cap = capacity ? capacity : CATALOG_QUEUE_DEFAULT;
 	q->slots = calloc(q->cap, sizeof(*q->slots));
 	if (!q->slots) {
+		if (q->dirfd >= 0)
+			close(q->dirfd);
 		free(q);
 		return -ENOMEM;
 	}
@@ -652,6 +686,8 @@ int catalog_queue_start(struct catalog *c, const struct policy_rules *rules, str
 	if (rc) {
 		pthread_mutex_destroy(&q->lock);
 		pthread_cond_destroy(&q->cond);
+		if (q->dirfd >= 0)
+			close(q->dirfd);
 		free(q->slots);
 		free(q);
 		return -rc;
@@ -674,6 +710,8 @@ void catalog_queue_stop(struct catalog_queue *q, struct catalog_queue_stats *ret
 	pthread_mutex_destroy(&q->lock);
 	pthread_cond_destroy(&q->cond);
 	sodium_memzero(q->slots, (size_t)q->cap * sizeof(*q->slots));
+	if (q->dirfd >= 0)
+		close(q->dirfd);
 	free(q->slots);
 	free(q);
 }

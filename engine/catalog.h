@@ -139,10 +139,13 @@ struct catalog_queue_stats {
 /*
  * Start the catalog thread. rules (kept, may be NULL) gives retention; audit
  * (may be NULL) gets a 'recording' entry per recording, before its row.
- * capacity bounds the queue (0: CATALOG_QUEUE_DEFAULT).
+ * recordings (may be NULL) is their directory: a recording that ends with
+ * the outcome "discarded" (a supervisor's discard) is deleted from it,
+ * audited, once it is filed. capacity bounds the queue (0:
+ * CATALOG_QUEUE_DEFAULT).
  */
-int catalog_queue_start(struct catalog *c, const struct policy_rules *rules,
-			struct audit *audit, unsigned capacity, struct catalog_queue **ret);
+int catalog_queue_start(struct catalog *c, const struct policy_rules *rules, struct audit *audit,
+			const char *recordings, unsigned capacity, struct catalog_queue **ret);
 
 /*
  * Any thread, never blocks on I/O: copy done into the queue. Returns false

@@ -162,6 +162,7 @@ static const struct command commands[] = {
 	{ "resume", ROLE_SUPERVISOR, CTL_RESUME, NULL },
 	{ "mask", ROLE_SUPERVISOR, CTL_MASK, NULL },
 	{ "unmask", ROLE_SUPERVISOR, CTL_UNMASK, NULL },
+	{ "discard", ROLE_SUPERVISOR, CTL_DISCARD, NULL },
 	{ "hold", ROLE_MANAGER, 0, NULL },
 	{ "release", ROLE_MANAGER, 0, NULL },
 	{ "delete", ROLE_MANAGER, 0, NULL },
@@ -203,6 +204,30 @@ static void handle_report(struct control *ctl, struct client *cl, const struct c
 	}
 }
 
+/*
+ * discard call=ID REASON…: the request is audited (who, which call, why)
+ * before the relay hears of it; by call id only, so no number reaches the
+ * log. The file itself is deleted, audited again, once it is closed.
+ */
+static bool audit_discard(struct control *ctl, struct client *cl, const char *line, const char *selector)
+{
+	const char *reason = strstr(line, selector) + strlen(selector);
+	char details[CONTROL_LINE + 32];
+
+	reason += strspn(reason, " ");
+	if (strncmp(selector, "call=", 5) || !*reason) {
+		say(cl->fd, "error usage: discard call=ID REASON (the reason goes into the audit log)");
+		return false;
+	}
+	snprintf(details, sizeof(details), "request=discard,reason=%s", reason);
+	if (!ctl->audit || audit_append(ctl->audit, (int64_t)time(NULL), (uint32_t)cl->uid, "delete", selector, details,
+					NULL) < 0) {
+		say(cl->fd, "error the request cannot be audited; nothing done");
+		return false;
+	}
+	return true;
+}
+
 static void handle_line(struct control *ctl, struct client *cl, char *line, unsigned *next_id)
 {
 	char verb[16] = "", arg[CONTROL_LINE] = "";
@@ -217,7 +242,7 @@ static void handle_line(struct control *ctl, struct client *cl, char *line, unsi
 	c = find_command(verb);
 	if (!c) {
 		say(cl->fd, "error unknown command; use ping, stats, calls, spans, pause, resume, mask, unmask, "
-			    "hold, release, delete, purge or audit verify");
+			    "discard, hold, release, delete, purge or audit verify");
 		return;
 	}
 	if (!allowed(ctl, cl, verb, c->role))
@@ -243,6 +268,8 @@ static void handle_line(struct control *ctl, struct client *cl, char *line, unsi
 		say(cl->fd, "error give the call as number=DIGITS or call=ID");
 		return;
 	}
+	if (c->relay_verb == CTL_DISCARD && !audit_discard(ctl, cl, line, arg))
+		return;
 	if (cl->waiting) {
 		say(cl->fd, "error one command at a time; wait for the answer");
 		return;

@@ -9,6 +9,7 @@
  *   resume number=N | call=ID
  *   mask number=N | call=ID      store silence from now until unmask
  *   unmask number=N | call=ID
+ *   discard number=N | call=ID REASON…  stop this call's recording, delete it
  *   stats [text|json|prometheus] "ok N" then N lines
  *   calls [text|json]            the live calls, numbers masked
  *   spans [text|json]
@@ -40,7 +41,7 @@ struct manage;
 
 #define CONTROL_LINE	256
 
-enum control_verb { CTL_PAUSE = 1, CTL_RESUME, CTL_LOST, CTL_MASK, CTL_UNMASK };
+enum control_verb { CTL_PAUSE = 1, CTL_RESUME, CTL_LOST, CTL_MASK, CTL_UNMASK, CTL_DISCARD };
 
 struct control_cmd {
 	enum control_verb verb;

@@ -463,6 +463,7 @@ static const char *done_word(enum control_verb verb)
 	case CTL_RESUME: return "resumed";
 	case CTL_MASK: return "masked";
 	case CTL_UNMASK: return "unmasked";
+	case CTL_DISCARD: return "discarded";
 	case CTL_LOST: break;
 	}
 	return "lost";

@@ -26,6 +26,7 @@ static const char *const outcome_names[] = {
 	[GATE_OUTCOME_STOPPED_AT_TRANSFER] = "stopped_at_transfer",
 	[GATE_OUTCOME_ENDED_BEFORE_ANNOUNCEMENT] = "ended_before_announcement",
 	[GATE_OUTCOME_NOT_ANSWERED] = "not_answered",
+	[GATE_OUTCOME_DISCARDED] = "discarded",
 };
 
 static const char *const event_names[] = {
@@ -47,6 +48,7 @@ static const char *const event_names[] = {
 	[GATE_EV_DTMF] = "dtmf",
 	[GATE_EV_MASK_START] = "mask_start",
 	[GATE_EV_MASK_END] = "mask_end",
+	[GATE_EV_DISCARD] = "discard",
 	[GATE_EV_HANGUP] = "hangup",
 };
 
@@ -427,6 +429,11 @@ void gate_event(struct gate *g, const struct gate_event *ev, struct gate_out *ou
 		break;
 	case GATE_EV_HANGUP:
 		on_hangup(g, out);
+		break;
+	case GATE_EV_DISCARD:
+		stop_prompt(g, out, "discarded");
+		timeline(g, out, "stopped reason=discarded");
+		finish(g, out, GATE_STOPPED, GATE_OUTCOME_DISCARDED);
 		break;
 	case GATE_EV_NONE:
 	case GATE_EV_COUNT:

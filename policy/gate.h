@@ -46,6 +46,7 @@ enum gate_event_type {
 	GATE_EV_MASK_START,		/* staff mask a segment live */
 	GATE_EV_MASK_END,
 	GATE_EV_HANGUP,
+	GATE_EV_DISCARD,		/* staff delete this call's recording: final, nothing more is stored */
 	GATE_EV_COUNT
 };
 
@@ -104,6 +105,7 @@ enum gate_outcome {
 	GATE_OUTCOME_STOPPED_AT_TRANSFER,	/* announced; stopped at a transfer */
 	GATE_OUTCOME_ENDED_BEFORE_ANNOUNCEMENT,	/* hang-up or transfer while the announcement ran */
 	GATE_OUTCOME_NOT_ANSWERED,
+	GATE_OUTCOME_DISCARDED,			/* staff asked for it to be deleted; the engine deletes what was stored */
 };
 
 enum gate_action {

@@ -80,28 +80,36 @@ int cmd_spans(int argc, char **argv)
 }
 
 /*
- * verb CALL | number=N | call=ID: a bare CALL is the call id that
- * `trunkrec calls` shows (and the logs and recordings' metadata carry).
+ * verb CALL | number=N | call=ID [--reason TEXT]: a bare CALL is the call id
+ * that `trunkrec calls` shows (and the logs and recordings' metadata carry).
  */
 static int live_call_command(const char *verb, int argc, char **argv)
 {
-	const char *selector = NULL;
-	char cmd[160];
+	const char *selector = NULL, *reason = "";
+	char cmd[CLI_CONTROL_LINE];
+	int n;
 
 	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--socket"))
+		if (!strcmp(argv[i], "--socket") && i + 1 < argc)
 			i++;
+		else if (!strcmp(argv[i], "--reason") && i + 1 < argc)
+			reason = argv[++i];
 		else
 			selector = argv[i];
 	}
-	if (!selector || !*selector) {
-		fprintf(stderr, "usage: trunkrec %s CALL|number=N|call=ID [--socket PATH]\n", verb);
+	if (!selector || !*selector || strchr(reason, '\n')) {
+		fprintf(stderr, "usage: trunkrec %s CALL|number=N|call=ID%s [--socket PATH]\n", verb,
+			strcmp(verb, "discard") ? "" : " --reason TEXT");
 		return CLI_EXIT_ERROR;
 	}
-	if (strspn(selector, "0123456789") == strlen(selector))
-		snprintf(cmd, sizeof(cmd), "%s call=%.100s", verb, selector);
-	else
-		snprintf(cmd, sizeof(cmd), "%s %.100s", verb, selector);
+	n = snprintf(cmd, sizeof(cmd), "%s %s%s%s%s", verb,
+		     strspn(selector, "0123456789") == strlen(selector) ? "call=" : "", selector, *reason ? " " : "",
+		     reason);
+	if (n >= (int)sizeof(cmd)) {
+		fprintf(stderr, "trunkrec: %s: the call and reason must fit on one line of %d characters\n", verb,
+			CLI_CONTROL_LINE - 1);
+		return CLI_EXIT_ERROR;
+	}
 	return report(ctlclient_call(cli_socket_option(argc, argv), cmd, answer, sizeof(answer)));
 }
 
@@ -123,4 +131,9 @@ int cmd_mask(int argc, char **argv)
 int cmd_unmask(int argc, char **argv)
 {
 	return live_call_command("unmask", argc, argv);
+}
+
+int cmd_discard(int argc, char **argv)
+{
+	return live_call_command("discard", argc, argv);
 }

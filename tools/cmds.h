@@ -36,6 +36,7 @@ int cmd_pause(int argc, char **argv);
 int cmd_resume(int argc, char **argv);
 int cmd_mask(int argc, char **argv);
 int cmd_unmask(int argc, char **argv);
+int cmd_discard(int argc, char **argv);
 /* --socket PATH among argv, else the default socket. */
 const char *cli_socket_option(int argc, char **argv);
 /* One command line to the daemon; prints its answer. Returns the exit code. */

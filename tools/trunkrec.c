@@ -697,6 +697,7 @@ static const struct subcommand subcommands[] = {
 	{ "resume", cmd_resume, "resume CALL|number=N [--socket PATH]: end that pause" },
 	{ "mask", cmd_mask, "mask CALL|number=N [--socket PATH]: store silence for a live call until unmask" },
 	{ "unmask", cmd_unmask, "unmask CALL|number=N [--socket PATH]: end that mask" },
+	{ "discard", cmd_discard, "discard CALL --reason TEXT [--socket PATH]: stop a live call's recording and delete it" },
 	{ "catalog", cmd_catalog, "catalog [--all] PATHS: list the catalog (audited)" },
 	{ "find", cmd_find, "find --number N [--from DATE] [--to DATE] PATHS: a person's recordings (audited)" },
 	{ "sar", cmd_sar, "sar --number N --key SECFILE -o DIR [--format opus|wav] PATHS: export them with a manifest (audited)" },

@@ -234,7 +234,7 @@ static int lifecycle_start(const char *config_path, const struct config *cfg, st
 			 "header(s) removed, %u unfiled recording(s) catalogued, %u not handled%s%s",
 			 cfg->recordings, rs.recovered, rs.removed, rs.orphans, rs.errors, rc < 0 ? ": " : "",
 			 rc < 0 ? strerror(-rc) : "");
-	rc = catalog_queue_start(*ret_catalog, &cfg->rules, *ret_audit, 0, ret_queue);
+	rc = catalog_queue_start(*ret_catalog, &cfg->rules, *ret_audit, cfg->recordings, 0, ret_queue);
 	if (rc < 0) {
 		fprintf(stderr, "trunkrecd: cannot start the catalog thread: %s\n", strerror(-rc));
 		return -1;

@@ -251,6 +251,7 @@ static void run_gate(struct reader *r)
 			m.mask = false;
 			break;
 		case GATE_EV_HANGUP:
+		case GATE_EV_DISCARD:
 			m.final = true;
 			break;
 		default:

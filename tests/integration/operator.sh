@@ -3,8 +3,10 @@
 # What operators see and steer during live calls (issue 5): `trunkrec calls`
 # and `spans` agree with the calls trunksim placed, numbers masked to their
 # last digits; `mask`/`unmask` CALL act on that call alone and leave their
-# marks in its recording; `trunkrec top` renders the live calls in a real
-# terminal (tmux, read back with capture-pane) and quits on q.
+# marks in its recording; `discard` deletes one call's recording, audited;
+# `trunkrec top` renders the live calls in a real terminal (tmux, read back
+# with capture-pane) and quits on q; a manager's hold, release, delete and
+# purge and an auditor's verify go through the daemon.
 #
 #   operator.sh BUILDDIR
 set -eu
@@ -68,7 +70,7 @@ if len(calls) != want: bad.append(f"{len(calls)} calls listed, {want} placed")
 if len({c["id"] for c in calls}) != len(calls): bad.append("a call id twice")
 for c in calls:
     for k in ("calling", "called"):
-        if not re.fullmatch(r"\*+\d{1,3}", c[k]): bad.append(f"call {c['id']} {k} not masked: {c[k]}")
+        if not re.fullmatch(r"…\d{2,4}", c[k]): bad.append(f"call {c['id']} {k} not masked: {c[k]}")
     if c["state"] != "active" or c["ts_a"] < 1 or c["ts_b"] < 1: bad.append(f"call {c['id']}: {c}")
     if c["policy"] != "recording": bad.append(f"call {c['id']} policy {c['policy']}")
     if c["dir"] not in ("in", "out"): bad.append(f"call {c['id']} dir {c['dir']}")
@@ -99,6 +101,18 @@ out=$(trunkrec unmask "$id" 2>&1) || fail "unmask $id: $out"
 trunkrec mask 999999 > "$tmp/mask-unknown.out" 2>&1 && fail "mask of an unknown call succeeded"
 grep -q "no call up with call=999999" "$tmp/mask-unknown.out" || fail "mask unknown: $(cat "$tmp/mask-unknown.out")"
 
+# A supervisor discards another live call's recording: audited at once,
+# nothing more stored, the file deleted once closed (checked at the end).
+gone=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["calls"][1]["id"])' "$tmp/calls.json")
+trunkrec discard "$gone" > "$tmp/discard-noreason.out" 2>&1 && fail "discard without a reason succeeded"
+out=$(trunkrec discard "$gone" --reason "caller objected" 2>&1) || fail "discard $gone: $out"
+[ "$out" = "discarded 1 call(s)" ] || fail "discard $gone answered: $out"
+grep -q "action=delete object=call=$gone details=request=discard,reason=caller%20objected" "$tmp/audit.log" ||
+	fail "the discard request is not audited: $(grep 'action=delete' "$tmp/audit.log")"
+sleep 0.6
+state=$(trunkrec calls | awk -v id="$gone" '$1 == id { print $NF }')
+[ "$state" = "discarded" ] || fail "calls shows call $gone as '$state', expected discarded"
+
 # top in a real terminal: the header, both spans, every live call, no whole number.
 tmux new-session -d -s "$session" -x 150 -y 40 "$build/tools/trunkrec top --socket $tmp/control"
 sleep 2
@@ -106,7 +120,7 @@ tmux capture-pane -p -t "$session" > "$tmp/top.txt" || fail "tmux capture-pane f
 grep -q '^trunkrec top ' "$tmp/top.txt" || fail "top header missing: $(head -3 "$tmp/top.txt")"
 grep -q "calls active $calls " "$tmp/top.txt" || fail "top does not say $calls calls active"
 [ "$(grep -cE '^p[12] +up +up +up +up ' "$tmp/top.txt")" -eq 2 ] || fail "top does not show both spans up"
-rows=$(grep -cE '^ *[0-9]+ p[12] +(in|out) +active +[0-9]+ +[0-9]+ +\*+[0-9]{1,3} +\*+[0-9]{1,3} +[0-9]+:[0-9]{2}  recording' "$tmp/top.txt" || true)
+rows=$(grep -cE '^ *[0-9]+ p[12] +(in|out) +active +[0-9]+ +[0-9]+ +…[0-9]{2,4} +…[0-9]{2,4} +[0-9]+:[0-9]{2}  (recording|discarded)$' "$tmp/top.txt" || true)
 [ "$rows" -eq $calls ] || fail "top shows $rows live call rows, expected $calls: $(cat "$tmp/top.txt")"
 if grep -vE '^trunkrec top|disk free' "$tmp/top.txt" | grep -qE '[0-9]{5}'; then
 	fail "top shows a run of 5+ digits (a number?): $(grep -E '[0-9]{5}' "$tmp/top.txt" | head -2)"
@@ -123,10 +137,10 @@ sim_pid=""
 
 # A manager's lifecycle commands through the daemon: hold, a refused delete of
 # the held recording, release, delete; purge (dry run); an auditor's verify.
-for i in $(seq 1 50); do [ "$(ls "$tmp"/rec/*.trec 2>/dev/null | wc -l)" -ge $calls ] && break; sleep 0.2; done
+for i in $(seq 1 50); do [ "$(ls "$tmp"/rec/*.trec 2>/dev/null | wc -l)" -ge $((calls - 1)) ] && break; sleep 0.2; done
 victim=""
 for f in "$tmp"/rec/*.trec; do
-	"$build/tools/trunkrec" meta --key "$tmp/r.sec" "$f" 2>/dev/null | grep -q "call=$id\b" || { victim=$f; break; }
+	"$build/tools/trunkrec" meta --key "$tmp/r.sec" "$f" 2>/dev/null | grep -qE "call=($id|$gone)\b" || { victim=$f; break; }
 done
 victim_id=$(basename "$victim" .trec)
 out=$(trunkrec hold "$victim_id" --reason "case 42" 2>&1) || fail "hold: $out"
@@ -156,13 +170,16 @@ n=0 marked=0
 for f in "$tmp"/rec/*.trec; do
 	n=$((n + 1))
 	"$build/tools/trunkrec" meta --key "$tmp/r.sec" "$f" > "$tmp/meta.txt" 2>&1 || fail "meta $f: $(cat "$tmp/meta.txt")"
+	grep -q "call=$gone\b" "$tmp/meta.txt" && fail "call $gone was discarded, yet its recording is there: $f"
 	if grep -q 'paused reason=mask' "$tmp/meta.txt"; then
 		marked=$((marked + 1))
 		grep -q "call=$id\b" "$tmp/meta.txt" || fail "a mask mark in a recording of another call: $(grep call= "$tmp/meta.txt")"
 		grep -q 'resumed reason=mask' "$tmp/meta.txt" || fail "call $id: mask never ended in the timeline"
 	fi
 done
-[ "$n" -eq $((calls - 1)) ] || fail "$n recordings for $calls calls, one deleted"
+[ "$n" -eq $((calls - 2)) ] || fail "$n recordings for $calls calls, one discarded, one deleted"
+grep -q 'action=delete object=[^ ]* details=file=[^ ]*,status=complete,.*reason=discarded%20during' "$tmp/audit.log" ||
+	fail "the discarded recording's deletion is not audited"
 [ "$marked" -eq 1 ] || fail "$marked recordings carry the mask, expected 1"
-echo "operator: $calls calls listed and masked to 3 digits, mask/unmask on call $id, top rendered $rows rows; $failures failures"
+echo "operator: $calls calls listed with masked numbers, mask/unmask on call $id, call $gone discarded, $victim_id held/released/deleted, top rendered $rows rows; $failures failures"
 [ "$failures" -eq 0 ]

@@ -45,13 +45,13 @@ rec_pid=$!
 for i in 1 2 3 4 5 6 7 8 9 10; do [ -S "$tmp/control" ] && break; sleep 0.2; done
 
 # uid gid role, then per command (in the order of $commands): allowed (a) or refused (r)
-commands="ping stats calls spans pause resume mask unmask hold release delete purge audit"
-matrix="0 0 root a a a a a a a a a a a a a
-60001 60001 operator a a a a r r r r r r r r r
-60002 60002 supervisor a a a a a a a a r r r r r
-60005 60003 manager a a a a a a a a a a a a r
-60004 60004 auditor a r r r r r r r r r r r a
-60009 60009 nobody a r r r r r r r r r r r r"
+commands="ping stats calls spans pause resume mask unmask discard hold release delete purge audit"
+matrix="0 0 root a a a a a a a a a a a a a a
+60001 60001 operator a a a a r r r r r r r r r r
+60002 60002 supervisor a a a a a a a a a r r r r r
+60005 60003 manager a a a a a a a a a a a a a r
+60004 60004 auditor a r r r r r r r r r r r r a
+60009 60009 nobody a r r r r r r r r r r r r r"
 while read -r uid gid role wants; do
 	set -- $wants
 	for cmd in $commands; do
@@ -62,6 +62,7 @@ while read -r uid gid role wants; do
 		stats|calls|spans) args="$cmd --socket $tmp/control" ;;
 		hold|release|delete) args="$cmd no-such-recording --reason roles-test --socket $tmp/control" ;;
 		purge) args="purge --dry-run --socket $tmp/control" ;;
+		discard) args="discard 1 --reason roles-test --socket $tmp/control" ;;
 		audit) args="audit verify --socket $tmp/control" ;;
 		*) args="$cmd number=5550100 --socket $tmp/control" ;;
 		esac

@@ -246,7 +246,7 @@ static void queue_files_from_other_threads(void **state)
 	fresh();
 	assert_int_equal(catalog_open(dbpath, key, &c), 0);
 	assert_int_equal(audit_open(logpath, &a), 0);
-	assert_int_equal(catalog_queue_start(c, NULL, a, 8, &q), 0);
+	assert_int_equal(catalog_queue_start(c, NULL, a, NULL, 8, &q), 0);
 	for (int i = 0; i < 40; i++) {
 		struct recording_done d = { .ok = true, .frames = 100, .meta = meta, .reason = "recorded; x" };
 

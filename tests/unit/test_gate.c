@@ -727,6 +727,32 @@ static void mask_segment(void **state)
 	assert_true(out.recording);
 }
 
+/* A supervisor's discard: final, whatever was going on; a later retrieve or hang-up changes nothing. */
+static void discard_is_final(void **state)
+{
+	(void)state;
+	use_rule(POLICY_ANNOUNCE_PLAY);
+	answer_and_announce();
+	send(GATE_EV_MASK_START, 9000);
+	send(GATE_EV_DISCARD, 9500);
+	assert_false(out.recording);
+	assert_int_equal(out.actions, GATE_ACT_STOP_RECORDING);
+	assert_int_equal(out.outcome, GATE_OUTCOME_DISCARDED);
+	assert_said("T=8500 stopped reason=discarded");
+	send(GATE_EV_MASK_END, 10000);
+	assert_false(out.recording);
+	send(GATE_EV_HANGUP, 11000);
+	assert_int_equal(out.actions, 0);
+	assert_int_equal(g.outcome, GATE_OUTCOME_DISCARDED);
+
+	/* During the announcement: the prompt stops too, nothing was ever stored. */
+	use_rule(POLICY_ANNOUNCE_PLAY);
+	send(GATE_EV_ANSWER, 1000);
+	send(GATE_EV_DISCARD, 2000);
+	assert_int_equal(out.actions, GATE_ACT_STOP_PROMPT | GATE_ACT_STOP_RECORDING);
+	assert_false(gate_recording(&g));
+}
+
 /* ---- time ---- */
 
 static void time_going_backwards_is_no_time(void **state)
@@ -919,6 +945,7 @@ int main(void)
 		cmocka_unit_test(control_lost_then_timeout),
 		cmocka_unit_test(dtmf_marks_without_digits),
 		cmocka_unit_test(mask_segment),
+		cmocka_unit_test(discard_is_final),
 		cmocka_unit_test(time_going_backwards_is_no_time),
 		cmocka_unit_test(line_alarm),
 		cmocka_unit_test(unannounced_line_alarms_on_first_call),
