@@ -2,6 +2,7 @@
 #include "engine/callview.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "engine/log.h"
@@ -124,11 +125,21 @@ static void render_text(const struct callview *v, struct textout *o)
 	}
 }
 
+/* By pair, then oldest call first: what a person scanning the list expects. */
+static int by_pair_then_id(const void *a, const void *b)
+{
+	const struct call_view *x = a, *y = b;
+	int c = strcmp(x->pair, y->pair);
+
+	return c ? c : (x->id > y->id) - (x->id < y->id);
+}
+
 size_t callview_render(struct callview *v, enum callview_format format, char *buf, size_t size)
 {
 	struct textout o = textout_init(buf, size);
 
 	pthread_mutex_lock(&v->lock);
+	qsort(v->calls, (size_t)v->n, sizeof(v->calls[0]), by_pair_then_id);	/* here, not on the relay thread */
 	if (format == CALLVIEW_JSON)
 		render_json(v, &o);
 	else
