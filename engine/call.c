@@ -613,13 +613,12 @@ void call_handle_event(struct relay *r, struct relay_pair *p, enum side s, pri_e
 	case PRI_EVENT_DCHAN_UP:
 		p->link_up[s] = true;
 		log_info("%s: D-channel %s up", p->cfg->name, SIDE_NAME(s));
+		relay_alarm_clear(r, p, s);
 		return;
 	case PRI_EVENT_DCHAN_DOWN:
 		p->link_up[s] = false;
-		log_err("ALARM %s: D-channel %s down: its calls are released and their recordings finished",
-			p->cfg->name, SIDE_NAME(s));
-		atomic_fetch_add_explicit(&r->stats.alarms_dchan_down, 1, memory_order_relaxed);
-		call_clear_pair(r, p, s, PRI_CAUSE_NETWORK_OUT_OF_ORDER);
+		relay_alarm(r, p, s, "D-channel down (layer 2 lost)");
+		call_clear_pair(r, p, s, PRI_CAUSE_NETWORK_OUT_OF_ORDER, "D-channel down");
 		return;
 	case PRI_EVENT_RING:
 		if (s == SIDE_B)
@@ -686,13 +685,21 @@ void call_handle_event(struct relay *r, struct relay_pair *p, enum side s, pri_e
 	}
 }
 
-void call_clear_pair(struct relay *r, struct relay_pair *p, enum side lost, int cause)
+void call_clear_pair(struct relay *r, struct relay_pair *p, enum side lost, int cause, const char *why)
 {
 	for (int i = p->index * RELAY_CALLS_PER_PAIR; i < (p->index + 1) * RELAY_CALLS_PER_PAIR; i++) {
 		struct call *c = &r->calls[i];
 
 		if (!c->used)
 			continue;
+		if (c->recording) {
+			char mark[REC_META_MAX];
+
+			snprintf(mark, sizeof(mark), "T=%llu alarm: port %s %s; call released",
+				 c->answered_ms ? (unsigned long long)(relay_now_ms() - c->answered_ms) : 0ULL,
+				 SIDE_NAME(lost), why);
+			relay_record_timeline(r, c, mark);
+		}
 		end_recording(r, c, "line down");
 		c->leg[lost] = NULL;	/* that side's libpri call dies with its link */
 		c->cause = cause;

@@ -195,25 +195,59 @@ static void stage_block(struct relay *r, struct call *c, enum side s, const uint
 		push_alone(r, c, s);
 }
 
+void relay_alarm(struct relay *r, struct relay_pair *p, enum side s, const char *why)
+{
+	if (p->alarmed[s])
+		return;
+	p->alarmed[s] = true;
+	atomic_fetch_add(&r->stats.span_alarms, 1);
+	log_err("ALARM %s: port %s (%s): %s; its calls are released, recordings closed", p->cfg->name,
+		s == SIDE_A ? "A" : "B", p->port[s].path, why);
+}
+
+void relay_alarm_clear(struct relay *r, struct relay_pair *p, enum side s)
+{
+	(void)r;
+	if (!p->alarmed[s])
+		return;
+	p->alarmed[s] = false;
+	log_warn("%s: port %s (%s): alarm cleared, D-channel up: the line carries calls again", p->cfg->name,
+		 s == SIDE_A ? "A" : "B", p->port[s].path);
+}
+
 static void port_lost(struct relay *r, struct relay_pair *p, enum side s)
 {
-	if (!p->port[s].up)
+	struct port *port = &p->port[s];
+	char why[sizeof(port->down_reason) + 16];
+
+	if (!port->up)
 		return;
-	log_err("ALARM %s: port %s (%s) down: its calls are released and their recordings finished; "
-		"retrying every %d ms", p->cfg->name, s == SIDE_A ? "A" : "B", p->port[s].path, RETRY_MS);
-	atomic_fetch_add_explicit(&r->stats.alarms_port_down, 1, memory_order_relaxed);
+	snprintf(why, sizeof(why), "line down: %s", port->down_reason[0] ? port->down_reason : "lost");
+	relay_alarm(r, p, s, why);
+	log_info("%s: port %s: retrying every %d ms", p->cfg->name, s == SIDE_A ? "A" : "B", RETRY_MS);
 	p->link_up[s] = false;
-	call_clear_pair(r, p, s, PRI_CAUSE_NETWORK_OUT_OF_ORDER);
-	port_close(&p->port[s]);	/* closing removes the fds from epoll */
+	call_clear_pair(r, p, s, PRI_CAUSE_NETWORK_OUT_OF_ORDER, why);
+	port_close(port);	/* closing removes the fds from epoll */
 	p->next_retry_ms = relay_now_ms() + RETRY_MS;
 }
 
+/* The driver has news on fd (err 0) or a read failed (err): is the line still up? */
+static bool fd_event(struct relay *r, struct relay_pair *p, enum side s, int fd, int err)
+{
+	if (port_fd_event(&p->port[s], fd, err) == 0)
+		return true;
+	port_lost(r, p, s);
+	return false;
+}
+
 /* One B-channel is readable: carry its blocks across, then stage them for recording. */
-static void bchannel_ready(struct relay *r, struct relay_pair *p, enum side s, int ts)
+static void bchannel_ready(struct relay *r, struct relay_pair *p, enum side s, int ts, uint32_t events)
 {
 	int fd = p->port[s].bfd[ts];
 	uint8_t blk[PORT_BLOCK];
 
+	if ((events & EPOLLPRI) && !fd_event(r, p, s, fd, 0))
+		return;
 	for (int i = 0; i < MAX_READS; i++) {
 		ssize_t n = read(fd, blk, sizeof(blk));
 		struct call *c = p->by_ts[s][ts];
@@ -222,6 +256,8 @@ static void bchannel_ready(struct relay *r, struct relay_pair *p, enum side s, i
 
 		if (n < 0 && (errno == EAGAIN || errno == EINTR))
 			return;
+		if (n < 0 && fd_event(r, p, s, fd, errno))
+			continue;	/* an event was in the way (DAHDI's ELAST): taken */
 		if (n <= 0) {
 			port_lost(r, p, s);
 			return;
@@ -262,14 +298,20 @@ static void bchannel_ready(struct relay *r, struct relay_pair *p, enum side s, i
 	}
 }
 
-static void dchannel_ready(struct relay *r, struct relay_pair *p, enum side s, bool readable)
+static void dchannel_ready(struct relay *r, struct relay_pair *p, enum side s, bool readable, uint32_t events)
 {
 	struct dchan *d = &p->dchan[s];
 	pri_event *e;
 
+	if ((events & EPOLLPRI) && !fd_event(r, p, s, d->fd, 0))
+		return;
 	/* Timers fire one event per call: drain them; a frame gives at most one. */
 	for (int i = 0; i < 64; i++) {
 		e = dchan_service(d, readable);
+		if (d->lost && d->err && fd_event(r, p, s, d->fd, d->err)) {
+			d->lost = false;	/* an event, taken: the frame behind it is read next time */
+			return;
+		}
 		if (d->lost) {
 			port_lost(r, p, s);
 			return;
@@ -283,9 +325,15 @@ static void dchannel_ready(struct relay *r, struct relay_pair *p, enum side s, b
 
 static int epoll_add(struct relay *r, int fd, uint64_t tag)
 {
-	struct epoll_event ev = { .events = EPOLLIN, .data.u64 = tag };
+	/* EPOLLPRI: DAHDI's events (alarms, HDLC errors, overruns); sockets never raise it. */
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLPRI, .data.u64 = tag };
 
 	return epoll_ctl(r->epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+static enum port_driver port_driver_of(const struct config_pair *cfg)
+{
+	return cfg->driver == CONFIG_DRIVER_DAHDI ? PORT_DAHDI : PORT_SYNTHETIC;
 }
 
 static void try_open_port(struct relay *r, struct relay_pair *p, enum side s)
@@ -294,11 +342,22 @@ static void try_open_port(struct relay *r, struct relay_pair *p, enum side s)
 	const char *path = s == SIDE_A ? p->cfg->port_a : p->cfg->port_b;
 	int rc;
 
-	port_init(port, s == SIDE_A ? "A" : "B", path);
-	rc = port_open_synthetic(port);
+	port_init(port, port_driver_of(p->cfg), s == SIDE_A ? "A" : "B", path);
+	rc = port_open(port);
+	if (rc == -ENOLINK && port->down_reason[0]) {
+		/* Still in alarm: raised once when it went down; quiet until it is back. */
+		relay_alarm(r, p, s, port->down_reason);
+		return;
+	}
 	if (rc < 0) {
-		if (rc != -EAGAIN && rc != -ENOENT && rc != -ECONNREFUSED)
-			log_warn("%s: port %s at %s: %s; retrying", p->cfg->name, port->name, path, strerror(-rc));
+		/* A synthetic card that is not there yet is normal; a DAHDI span is named once. */
+		bool waiting = rc == -EAGAIN || rc == -ENOENT || rc == -ECONNREFUSED;
+
+		if (!waiting || (port->driver == PORT_DAHDI && !p->alarmed[s]))
+			log_warn("%s: port %s at %s: %s%s; retrying every %d ms", p->cfg->name, port->name, path,
+				 strerror(-rc), port_open_hint(port, rc), RETRY_MS);
+		if (port->driver == PORT_DAHDI)
+			relay_alarm(r, p, s, strerror(-rc));
 		return;
 	}
 	epoll_add(r, port->dfd, TAG(p->index, s, 0));
@@ -354,8 +413,8 @@ int relay_init(struct relay *r, const struct config *cfg, struct worker *workers
 
 		p->cfg = &cfg->pairs[i];
 		p->index = i;
-		port_init(&p->port[SIDE_A], "A", p->cfg->port_a);
-		port_init(&p->port[SIDE_B], "B", p->cfg->port_b);
+		port_init(&p->port[SIDE_A], port_driver_of(p->cfg), "A", p->cfg->port_a);
+		port_init(&p->port[SIDE_B], port_driver_of(p->cfg), "B", p->cfg->port_b);
 	}
 	return 0;
 }
@@ -390,6 +449,13 @@ static void publish_spans(struct relay *r)
 		for (int s = 0; s < 2; s++) {
 			atomic_store_explicit(&r->stats.span[i].port_up[s], p->port[s].up, memory_order_relaxed);
 			atomic_store_explicit(&r->stats.span[i].link_up[s], p->link_up[s], memory_order_relaxed);
+			atomic_store_explicit(&r->stats.span[i].alarms[s], p->port[s].counters.alarms, memory_order_relaxed);
+			atomic_store_explicit(&r->stats.span[i].hdlc_errors[s], p->port[s].counters.hdlc_errors,
+					      memory_order_relaxed);
+			atomic_store_explicit(&r->stats.span[i].read_overruns[s], p->port[s].counters.read_overruns,
+					      memory_order_relaxed);
+			atomic_store_explicit(&r->stats.span[i].write_underruns[s], p->port[s].counters.write_underruns,
+					      memory_order_relaxed);
 		}
 		atomic_store_explicit(&r->stats.span[i].calls, calls, memory_order_relaxed);
 	}
@@ -435,7 +501,7 @@ static void housekeeping(struct relay *r, uint64_t now)
 				retried = true;
 			}
 			if (p->dchan_open[s] && p->port[s].up && dchan_timeout_ms(&p->dchan[s], 1) == 0)
-				dchannel_ready(r, p, (enum side)s, false);
+				dchannel_ready(r, p, (enum side)s, false, 0);
 		}
 		if (retried)
 			p->next_retry_ms = now + RETRY_MS;
@@ -623,7 +689,7 @@ int relay_run(struct relay *r, volatile sig_atomic_t *stop, volatile sig_atomic_
 				continue;
 			p = &r->pairs[TAG_PAIR(tag)];
 			if (TAG_TS(tag) && p->port[TAG_SIDE(tag)].up)
-				bchannel_ready(r, p, TAG_SIDE(tag), TAG_TS(tag));
+				bchannel_ready(r, p, TAG_SIDE(tag), TAG_TS(tag), evs[i].events);
 		}
 		if (n > 0)
 			record_batch_time(r, t0);
@@ -637,7 +703,7 @@ int relay_run(struct relay *r, volatile sig_atomic_t *stop, volatile sig_atomic_
 			}
 			p = &r->pairs[TAG_PAIR(tag)];
 			if (!TAG_TS(tag) && p->port[TAG_SIDE(tag)].up)
-				dchannel_ready(r, p, TAG_SIDE(tag), true);
+				dchannel_ready(r, p, TAG_SIDE(tag), (evs[i].events & EPOLLIN) != 0, evs[i].events);
 		}
 		housekeeping(r, relay_now_ms());
 		wake_workers(r);

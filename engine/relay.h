@@ -111,6 +111,7 @@ struct relay_pair {
 	struct dchan dchan[2];
 	bool dchan_open[2];	/* libpri instance exists (survives line loss) */
 	bool link_up[2];	/* layer 2 up */
+	bool alarmed[2];	/* the port went down and is not back yet: its alarm is raised */
 	uint32_t busy[2];	/* timeslots in use, per side */
 	struct call *by_ts[2][PORT_MAX_TS];
 	uint64_t next_retry_ms;
@@ -134,11 +135,13 @@ struct relay_stats {
 	_Atomic bool out_of_space;		/* a write hit ENOSPC: no new recordings until space is back */
 	_Atomic unsigned long recordings_refused;	/* calls not recorded because the disk was full */
 	_Atomic unsigned long stopped_at_transfer, paused_hold, paused_payment, dtmf_masked;
-	_Atomic unsigned long alarms_port_down, alarms_dchan_down;	/* ALARM log lines raised */
+	_Atomic unsigned long span_alarms;	/* a port's line or D-channel went down */
 	/* Spans as the relay sees them, published every loop for stats readers. */
 	struct {
 		_Atomic bool port_up[2], link_up[2];
 		_Atomic unsigned calls;
+		/* the driver's counters of each port (struct port_counters) */
+		_Atomic unsigned long alarms[2], hdlc_errors[2], read_overruns[2], write_underruns[2];
 	} span[CONFIG_MAX_PAIRS];
 };
 
@@ -227,7 +230,15 @@ uint8_t call_store_flags(const struct call *c);
 
 /* call.c: one libpri event on one side of a pair. */
 void call_handle_event(struct relay *r, struct relay_pair *p, enum side side, pri_event *e);
-/* call.c: the line of one side went down: clear every call of the pair. */
-void call_clear_pair(struct relay *r, struct relay_pair *p, enum side lost, int cause);
+/*
+ * call.c: the line of one side went down: clear every call of the pair; each
+ * recording gets a timeline mark saying why, then ends (COMPLETE).
+ */
+void call_clear_pair(struct relay *r, struct relay_pair *p, enum side lost, int cause, const char *why);
+
+/* relay.c: raise the alarm of one side of a pair (log line, counter) once until it is back. */
+void relay_alarm(struct relay *r, struct relay_pair *p, enum side s, const char *why);
+/* relay.c: that side's D-channel is up again: the alarm clears (log line). */
+void relay_alarm_clear(struct relay *r, struct relay_pair *p, enum side s);
 
 #endif

@@ -53,8 +53,20 @@ static int collect(const struct stats_sources *src, struct figure *f, int max)
 	FIG("policy_paused_hold", "pauses for hold", LOAD(s->paused_hold));
 	FIG("policy_paused_payment", "pauses for card payment", LOAD(s->paused_payment));
 	FIG("policy_dtmf_masked", "DTMF tones masked", LOAD(s->dtmf_masked));
-	FIG("alarms_port_down", "ports that went down (span alarm)", LOAD(s->alarms_port_down));
-	FIG("alarms_dchan_down", "D-channels that went down", LOAD(s->alarms_dchan_down));
+	FIG("span_alarms", "alarms raised: a port's line or D-channel went down", LOAD(s->span_alarms));
+	{
+		unsigned long long hdlc = 0, over = 0, under = 0;
+
+		for (int i = 0; i < src->relay->npairs; i++)
+			for (int side = 0; side < 2; side++) {
+				hdlc += LOAD(s->span[i].hdlc_errors[side]);
+				over += LOAD(s->span[i].read_overruns[side]);
+				under += LOAD(s->span[i].write_underruns[side]);
+			}
+		FIG("line_hdlc_errors", "D-channel frames the card dropped (bad FCS, abort, overrun)", hdlc);
+		FIG("line_read_overruns", "B-channel receive overruns reported by the card (audio lost)", over);
+		FIG("line_write_underruns", "B-channel transmit underruns reported by the card", under);
+	}
 	FIG("blocks", "B-channel blocks relayed", LOAD(s->blocks));
 	FIG("blocks_write_dropped", "blocks the card did not take", LOAD(s->blocks_dropped_write));
 	FIG("frames_encoded", "stereo frames encoded", frames);

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 #include "policy/config.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <ini.h>
 #include <stdio.h>
@@ -121,6 +122,18 @@ static int handle_pair(struct parse_state *ps, struct config_pair *p, const char
 		return fail(ps, section, key, value, "unknown key; a [pair NAME] takes driver, port_a, port_b, switchtype, hold_disconnect_transfer");
 	}
 	return 1;
+}
+
+/* A DAHDI port: "span:N" with N a DAHDI span number (DAHDI_MAX_SPANS is 128). */
+static bool dahdi_port_ok(const char *s)
+{
+	char *end;
+	long n;
+
+	if (strncmp(s, "span:", 5) || !isdigit((unsigned char)s[5]))
+		return false;
+	n = strtol(s + 5, &end, 10);
+	return !*end && n >= 1 && n <= 128;
 }
 
 static struct config_pair *pair_for_section(struct parse_state *ps, const char *section)
@@ -341,6 +354,17 @@ int config_parse(struct config *c, const char *filename, const char *text, char 
 
 		if (!*p->port_a || !*p->port_b) {
 			snprintf(ret_err, errsize, "%s:%d: [pair %s]: port_a and port_b are both required", filename, p->line, p->name);
+			return -EINVAL;
+		}
+		if (p->driver == CONFIG_DRIVER_DAHDI && (!dahdi_port_ok(p->port_a) || !dahdi_port_ok(p->port_b))) {
+			snprintf(ret_err, errsize, "%s:%d: [pair %s]: driver = dahdi names each port span:N, N the span number "
+				 "of /etc/dahdi/system.conf and /proc/dahdi (1 to 128), e.g. port_a = span:1",
+				 filename, p->line, p->name);
+			return -EINVAL;
+		}
+		if (p->driver == CONFIG_DRIVER_DAHDI && !strcmp(p->port_a, p->port_b)) {
+			snprintf(ret_err, errsize, "%s:%d: [pair %s]: port_a and port_b are the same span; a pair is two lines",
+				 filename, p->line, p->name);
 			return -EINVAL;
 		}
 	}

@@ -261,6 +261,7 @@ static void print_summary(struct relay *r, struct worker *workers, int nworkers)
 	printf("trunkrecd: policy unannounced=%lu unannounced_alarms=%lu\n", atomic_load(&r->stats.unannounced),
 	       atomic_load(&r->stats.unannounced_alarms));
 	printf("trunkrecd: disk refused=%lu\n", atomic_load(&r->stats.recordings_refused));
+	printf("trunkrecd: span alarms=%lu\n", atomic_load(&r->stats.span_alarms));
 	printf("trunkrecd: blocks=%lu write_drops=%lu worst_batch_us=%llu late_batches=%lu\n",
 	       atomic_load(&r->stats.blocks), atomic_load(&r->stats.blocks_dropped_write),
 	       (unsigned long long)atomic_load(&r->stats.batch_ns_max) / 1000,

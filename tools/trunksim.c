@@ -64,7 +64,7 @@ void sim_log(struct sim *sim, const char *fmt, ...)
 
 	if (!verbose)
 		return;
-	fprintf(stderr, "trunksim: [tick %" PRIu64 "] ", sim->card ? simcard_tick(sim->card) : 0);
+	fprintf(stderr, "trunksim: [tick %" PRIu64 "] ", sim->card ? sim->cardops->tick(sim->card) : 0);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
@@ -106,12 +106,12 @@ void sim_event(struct sim *sim, struct simcall *c, const char *fmt, ...)
 	logv(sim, "call %d: %s", c->id, what);
 	if (len + strlen(what) + 24 < sizeof(c->events))
 		snprintf(c->events + len, sizeof(c->events) - len, "%s%" PRIu64 ":%s", len ? "," : "",
-			 simcard_tick(sim->card), what);
+			 sim->cardops->tick(sim->card), what);
 }
 
 uint64_t sim_tick(struct sim *sim)
 {
-	return simcard_tick(sim->card);
+	return sim->cardops->tick(sim->card);
 }
 
 struct pri *sim_pri(struct sim *sim, struct simcall *c, enum sim_end e)
@@ -128,7 +128,7 @@ void sim_leg_bind(struct sim *sim, struct simcall *c, enum sim_end e, int ts)
 
 	if (l->ts && fe->by_ts[l->ts] == c) {
 		fe->by_ts[l->ts] = NULL;
-		fe->rest_until[l->ts] = simcard_tick(sim->card) + TS_REST_TICKS;
+		fe->rest_until[l->ts] = sim->cardops->tick(sim->card) + TS_REST_TICKS;
 	}
 	l->ts = ts;
 	if (ts && !l->first_ts)
@@ -145,14 +145,14 @@ static void leg_unbind(struct sim *sim, struct simcall *c, enum sim_end e)
 
 	if (ts && fe->by_ts[ts] == c) {
 		fe->by_ts[ts] = NULL;
-		fe->rest_until[ts] = simcard_tick(sim->card) + TS_REST_TICKS;
+		fe->rest_until[ts] = sim->cardops->tick(sim->card) + TS_REST_TICKS;
 	}
 }
 
 /* A free B-channel: lowest first (carrier), highest first (PBX). 0 if none. */
 static int farend_pick_ts(struct sim *sim, struct farend *fe, bool from_top)
 {
-	uint64_t tick = simcard_tick(sim->card);
+	uint64_t tick = sim->cardops->tick(sim->card);
 
 	for (int i = 1; i < SIMCARD_TS; i++) {
 		int ts = from_top ? SIMCARD_TS - i : i;
@@ -299,7 +299,7 @@ void sim_leg_hangup(struct sim *sim, struct simcall *c, enum sim_end e, int caus
 		return;
 	if (!l->ended && c->hangup_by < 0) {
 		c->hangup_by = e;
-		c->hangup_tick = simcard_tick(sim->card);
+		c->hangup_tick = sim->cardops->tick(sim->card);
 	}
 	leg_stop(c, e);
 	if (l->call && !l->gone)
@@ -460,7 +460,7 @@ static void on_ring(struct sim *sim, int pair, enum sim_end e, const pri_event *
 	c->leg[e].watching = true;
 	pri_proceeding(pri, call, ts, 0);
 	pri_acknowledge(pri, call, ts, 0);
-	c->answer_tick = simcard_tick(sim->card) + ANSWER_TICKS;
+	c->answer_tick = sim->cardops->tick(sim->card) + ANSWER_TICKS;
 	logv(sim, "call %d: %s rings on ts %d", c->id, end_name[e], ts);
 }
 
@@ -620,12 +620,12 @@ static void line_down_tick(struct sim *sim, uint64_t tick)
 		int rc;
 
 		if (!ld->down && !ld->done && tick >= ld->at) {
-			rc = simcard_port_down(sim->card, port);
+			rc = sim->cardops->port_down(sim->card, port);
 			fprintf(stderr, "trunksim: tick %" PRIu64 ": line of pair %d %s side down%s%s\n", tick,
 				ld->pair + 1, end_name[ld->side], rc ? ": " : "", rc ? strerror(-rc) : "");
 			ld->down = true;
 		} else if (ld->down && tick >= ld->at + ld->ticks) {
-			rc = simcard_port_up(sim->card, port);
+			rc = sim->cardops->port_up(sim->card, port);
 			fprintf(stderr, "trunksim: tick %" PRIu64 ": line of pair %d %s side up%s%s\n", tick,
 				ld->pair + 1, end_name[ld->side], rc ? ": " : "", rc ? strerror(-rc) : "");
 			ld->down = false;
@@ -636,7 +636,7 @@ static void line_down_tick(struct sim *sim, uint64_t tick)
 
 static void calls_tick(struct sim *sim)
 {
-	uint64_t tick = simcard_tick(sim->card);
+	uint64_t tick = sim->cardops->tick(sim->card);
 	int64_t now = now_ms();
 	int64_t guard = CALL_GUARD_MS + sim->opt.hold_max + (sim->opt.scenario != SCEN_BASIC ? SCEN_GUARD_MS : 0);
 
@@ -840,7 +840,7 @@ static int write_report(struct sim *sim)
 	for (int i = 0; i < 2 * sim->opt.pairs; i++) {
 		struct simcard_stats st;
 
-		simcard_port_stats(sim->card, i, &st);
+		sim->cardops->port_stats(sim->card, i, &st);
 		fprintf(f, "%c%d\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\t%lu\n", i % 2 ? 'b' : 'a', i / 2 + 1,
 			st.underruns, st.overruns, st.refused, st.bad_blocks, st.send_dropped, st.d_dropped,
 			st.ticks_late, st.fast_timeouts);
@@ -878,7 +878,7 @@ static int summarize(struct sim *sim)
 	for (int i = 0; i < 2 * sim->opt.pairs; i++) {
 		struct simcard_stats st;
 
-		simcard_port_stats(sim->card, i, &st);
+		sim->cardops->port_stats(sim->card, i, &st);
 		underruns += st.underruns;
 		overruns += st.overruns;
 	}
@@ -911,6 +911,7 @@ static void usage(FILE *f)
 	      "                [--law alaw] [--fast] [--seed S] [--report FILE] [--timeout SEC] [--verbose]\n"
 	      "                [--scenario NAME] [--prompt FILE.wav] [--control SOCKET]\n"
 	      "                [--line-down PAIR:a|b:AT_TICK:FOR_TICKS]...\n"
+	      "       trunksim --dahdi CARRIER_SPAN,PBX_SPAN[,…] [the same options but --dir, --fast, --pairs]\n"
 	      "       trunksim --make-prompt OUT.wav\n"
 	      "scenarios: basic announce-present announce-absent announce-truncated announce-play hold\n"
 	      "           hold-other-ts notify-hold ect transfer-on-disconnect deflect connected-line\n"
@@ -958,6 +959,7 @@ static int parse_options(int argc, char **argv, struct options *o)
 		{ "prompt", required_argument, NULL, 'P' },
 		{ "control", required_argument, NULL, 'C' },
 		{ "line-down", required_argument, NULL, 'L' },
+		{ "dahdi", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -1082,6 +1084,24 @@ static int parse_options(int argc, char **argv, struct options *o)
 			o->nline_down++;
 			break;
 		}
+		case 'D': {
+			char *end = optarg;
+
+			o->ndahdi = 0;
+			while (*end && o->ndahdi < 2 * MAX_PAIRS) {
+				long span = strtol(end, &end, 10);
+
+				if (span < 1 || span > 128 || (*end && *end != ','))
+					break;
+				o->dahdi_spans[o->ndahdi++] = (int)span;
+				if (*end == ',')
+					end++;
+			}
+			if (*end || o->ndahdi % 2 || !o->ndahdi)
+				return bad_option("--dahdi", optarg,
+						  "give DAHDI span numbers in pairs, carrier then PBX: CARRIER,PBX[,CARRIER,PBX…], e.g. 1,4");
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			exit(0);
@@ -1094,8 +1114,14 @@ static int parse_options(int argc, char **argv, struct options *o)
 		fprintf(stderr, "trunksim: unexpected argument '%s'; every option is --name VALUE\n", argv[optind]);
 		return -EINVAL;
 	}
-	if (!o->dir) {
-		fprintf(stderr, "trunksim: no --dir: give the directory to create the card's ports in\n");
+	if (o->ndahdi && (o->dir || o->fast)) {
+		fprintf(stderr, "trunksim: --dahdi drives DAHDI spans: drop --dir and --fast (the spans are the clock)\n");
+		return -EINVAL;
+	}
+	if (o->ndahdi)
+		o->pairs = o->ndahdi / 2;
+	else if (!o->dir) {
+		fprintf(stderr, "trunksim: no --dir: give the directory to create the card's ports in (or --dahdi SPANS)\n");
 		return -EINVAL;
 	}
 	for (int i = 0; i < o->nline_down; i++)
@@ -1150,12 +1176,12 @@ static int run(struct sim *sim)
 	int npfd = 1 + 2 * sim->opt.pairs;
 	int64_t deadline = sim->start_ms + (int64_t)sim->opt.timeout_s * 1000;
 
-	pfd[0] = (struct pollfd){ .fd = simcard_fd(sim->card), .events = POLLIN };
+	pfd[0] = (struct pollfd){ .fd = sim->cardops->fd(sim->card), .events = POLLIN };
 	for (int i = 0; i < 2 * sim->opt.pairs; i++)
 		pfd[1 + i] = (struct pollfd){ .fd = sim->pairs[i / 2].end[i % 2].d.fd, .events = POLLIN };
 
 	while (!all_done(sim)) {
-		int timeout = simcard_timeout_ms(sim->card), rc;
+		int timeout = sim->cardops->timeout_ms(sim->card), rc;
 
 		if (stop_signal) {
 			fprintf(stderr, "trunksim: %s: stopping\n", strsignal(stop_signal));
@@ -1174,7 +1200,7 @@ static int run(struct sim *sim)
 		rc = poll(pfd, (nfds_t)npfd, timeout);
 		if (rc < 0 && errno != EINTR)
 			return -errno;
-		rc = simcard_dispatch(sim->card);
+		rc = sim->cardops->dispatch(sim->card);
 		if (rc < 0)
 			return rc;
 		if (rc > 0)
@@ -1198,9 +1224,71 @@ static void calls_close(struct sim *sim, const char *why)
 	}
 }
 
-static int setup(struct sim *sim)
+/* ---- the synthetic card behind struct sim_card_ops ---- */
+
+static int syn_port_far_fd(const void *card, int port)
 {
-	static const struct simcard_ops ops = { .far_send = far_send, .far_receive = far_receive };
+	return simcard_port_far_fd(card, port);
+}
+
+static int syn_port_down(void *card, int port)
+{
+	return simcard_port_down(card, port);
+}
+
+static int syn_port_up(void *card, int port)
+{
+	return simcard_port_up(card, port);
+}
+
+static void syn_port_stats(const void *card, int port, struct simcard_stats *ret_stats)
+{
+	simcard_port_stats(card, port, ret_stats);
+}
+
+static int syn_fd(const void *card)
+{
+	return simcard_fd(card);
+}
+
+static int syn_dispatch(void *card)
+{
+	return simcard_dispatch(card);
+}
+
+static int syn_timeout_ms(const void *card)
+{
+	return simcard_timeout_ms(card);
+}
+
+static uint64_t syn_tick(const void *card)
+{
+	return simcard_tick(card);
+}
+
+static void syn_free(void *card)
+{
+	simcard_free(card);
+}
+
+static const struct sim_card_ops synthetic_ops = {
+	.port_far_fd = syn_port_far_fd,
+	.port_down = syn_port_down,
+	.port_up = syn_port_up,
+	.port_stats = syn_port_stats,
+	.fd = syn_fd,
+	.dispatch = syn_dispatch,
+	.timeout_ms = syn_timeout_ms,
+	.tick = syn_tick,
+	.free = syn_free,
+};
+
+static const struct simcard_ops far_ops = { .far_send = far_send, .far_receive = far_receive };
+
+/* The synthetic card: ports DIR/a1, DIR/b1, … Returns 0 or -errno (said on stderr). */
+static int card_synthetic(struct sim *sim)
+{
+	struct simcard *card;
 	int rc;
 
 	if (mkdir(sim->opt.dir, 0755) == 0)
@@ -1210,18 +1298,19 @@ static int setup(struct sim *sim)
 			sim->opt.dir, strerror(errno));
 		return -errno;
 	}
-	rc = simcard_new(&ops, sim, sim->opt.fast, &sim->card);
+	rc = simcard_new(&far_ops, sim, sim->opt.fast, &card);
 	if (rc) {
 		fprintf(stderr, "trunksim: cannot create the card: %s\n", strerror(-rc));
 		return rc;
 	}
+	sim->cardops = &synthetic_ops;
+	sim->card = card;
 	for (int pair = 0; pair < sim->opt.pairs; pair++) {
 		for (int e = 0; e < 2; e++) {
-			struct farend *fe = &sim->pairs[pair].end[e];
-			char path[PATH_MAX], name[32];
+			char path[PATH_MAX];
 
 			snprintf(path, sizeof(path), "%s/%c%d", sim->opt.dir, e ? 'b' : 'a', pair + 1);
-			rc = simcard_port_add(sim->card, path);
+			rc = simcard_port_add(card, path);
 			if (rc < 0) {
 				const char *fix = rc == -ENAMETOOLONG ? "use a shorter --dir (socket paths are limited to 107 bytes)" :
 						  rc == -EADDRINUSE ? "another trunksim serves it; stop it or use another --dir" :
@@ -1230,10 +1319,61 @@ static int setup(struct sim *sim)
 				fprintf(stderr, "trunksim: cannot create port %s: %s; %s\n", path, strerror(-rc), fix);
 				return rc;
 			}
-			fe->port = rc;
+			sim->pairs[pair].end[e].port = rc;
+		}
+	}
+	return 0;
+}
+
+/* DAHDI spans (--dahdi): carrier span, PBX span, per pair. Returns 0 or -errno (said on stderr). */
+static int card_dahdi(struct sim *sim)
+{
+#ifdef TRUNKREC_HAVE_DAHDI
+	int rc = sim_dahdi_new(&far_ops, sim, &sim->card);
+
+	if (rc) {
+		fprintf(stderr, "trunksim: cannot create the DAHDI card: %s\n", strerror(-rc));
+		return rc;
+	}
+	sim->cardops = &sim_dahdi_ops;
+	sim_rx_set_realign(true);
+	for (int i = 0; i < sim->opt.ndahdi; i++) {
+		int span = sim->opt.dahdi_spans[i];
+
+		rc = sim_dahdi_port_add(sim->card, span);
+		if (rc < 0) {
+			const char *fix = rc == -ENOENT ? "is the dahdi module loaded and the span made by dahdi_cfg? (docs/dahdi.md)" :
+					  rc == -ENOLINK ? "system.conf must give the span a dchan= and bchan= channels" :
+					  rc == -EPROTONOSUPPORT ? "the far ends speak A-law: add the span's channels to alaw= in system.conf" :
+					  rc == -EBUSY ? "another program has its channels open" : "see docs/dahdi.md";
+			fprintf(stderr, "trunksim: DAHDI span %d (%s of pair %d): %s; %s\n", span,
+				end_name[i % 2], i / 2 + 1, strerror(-rc), fix);
+			return rc;
+		}
+		sim->pairs[i / 2].end[i % 2].port = rc;
+	}
+	return 0;
+#else
+	(void)sim;
+	fprintf(stderr, "trunksim: --dahdi: this build has no DAHDI (install dahdi-source for dahdi/user.h and rebuild)\n");
+	return -EPROTONOSUPPORT;
+#endif
+}
+
+static int setup(struct sim *sim)
+{
+	int rc = sim->opt.ndahdi ? card_dahdi(sim) : card_synthetic(sim);
+
+	if (rc)
+		return rc;
+	for (int pair = 0; pair < sim->opt.pairs; pair++) {
+		for (int e = 0; e < 2; e++) {
+			struct farend *fe = &sim->pairs[pair].end[e];
+			char name[32];
+
 			snprintf(name, sizeof(name), "%s%d", end_name[e], pair + 1);
 			/* The carrier is the network; the PBX is the user side. */
-			rc = dchan_open(&fe->d, simcard_port_far_fd(sim->card, fe->port),
+			rc = dchan_open(&fe->d, sim->cardops->port_far_fd(sim->card, fe->port),
 					e == END_CARRIER ? PRI_NETWORK : PRI_CPE, PRI_SWITCH_EUROISDN_E1, name);
 			if (rc) {
 				fprintf(stderr, "trunksim: libpri failed to start for %s: %s\n", name, strerror(-rc));
@@ -1306,7 +1446,8 @@ int main(int argc, char **argv)
 	sim.start_ms = now_ms();
 
 	if (setup(&sim)) {
-		simcard_free(sim.card);
+		if (sim.card)
+			sim.cardops->free(sim.card);
 		if (sim.dir_created)
 			rmdir(sim.opt.dir);
 		return 2;
@@ -1324,7 +1465,7 @@ int main(int argc, char **argv)
 			status = 1;
 		}
 	}
-	simcard_free(sim.card);
+	sim.cardops->free(sim.card);
 	if (sim.dir_created)
 		rmdir(sim.opt.dir);
 	free(sim.calls);

@@ -69,6 +69,10 @@ struct sim_rx {
 	uint64_t rx_last;		/* last tick the receiver looked at the line */
 	unsigned long compared, mismatch, lost;
 	int64_t delay_min, delay_max;	/* -1 when nothing matched */
+	/* sim_rx_set_realign(): the offset of the sender's blocks in what arrives (-1: not found yet) */
+	int offset;
+	bool have_prev;
+	uint8_t prev[SIMCARD_BLOCK];
 	/* blocks expected before the sender's (the prompt trunkrecd plays) */
 	const uint8_t *expect;		/* nexpect blocks of SIMCARD_BLOCK bytes */
 	uint32_t nexpect, expect_next;
@@ -93,6 +97,9 @@ void sim_rx_attach(struct sim_rx *rx, struct sim_stream *from, bool sync_any);
 
 /* The receiver got block on tick while watching its timeslot. */
 void sim_rx_receive(struct sim_rx *rx, uint64_t tick, const uint8_t *block);
+
+/* The line re-blocks the byte stream (DAHDI): find the sender's blocks at any byte offset. */
+void sim_rx_set_realign(bool on);
 
 /* Over: count the blocks that should have arrived and did not as lost; detach. */
 void sim_rx_finish(struct sim_rx *rx);
@@ -185,6 +192,8 @@ struct options {
 	const char *control_path;	/* --control */
 	struct sim_line_down line_down[SIM_MAX_LINE_DOWN];
 	int nline_down;
+	int dahdi_spans[2 * SIM_MAX_PAIRS];	/* --dahdi: carrier span, PBX span, per pair */
+	int ndahdi;
 };
 
 /* One far end's side of a call. */
@@ -255,7 +264,8 @@ struct pair {
 
 struct sim {
 	struct options opt;
-	struct simcard *card;
+	const struct sim_card_ops *cardops;	/* the synthetic card or DAHDI spans */
+	void *card;
 	struct pair pairs[SIM_MAX_PAIRS];
 	struct simcall *calls;		/* opt.calls main calls, then as many consultation slots */
 	int ncalls;			/* slots in calls */
@@ -271,6 +281,29 @@ struct sim {
 };
 
 extern const char *const sim_end_name[2];
+
+/*
+ * The card the far ends sit behind. Every port has the synthetic card's
+ * contract (trunks/simcard.h): a far-end D-channel fd that lives as long as
+ * the card, far_send/far_receive per block, one tick per 20 ms.
+ */
+struct sim_card_ops {
+	int (*port_far_fd)(const void *card, int port);
+	int (*port_down)(void *card, int port);		/* loss of signal */
+	int (*port_up)(void *card, int port);
+	void (*port_stats)(const void *card, int port, struct simcard_stats *ret_stats);
+	int (*fd)(const void *card);			/* POLLIN: dispatch has work */
+	int (*dispatch)(void *card);			/* 1 when a tick ran */
+	int (*timeout_ms)(const void *card);
+	uint64_t (*tick)(const void *card);
+	void (*free)(void *card);			/* accepts NULL */
+};
+
+/* trunksim_dahdi.c: far ends behind DAHDI spans (--dahdi); NULL ops when built without DAHDI. */
+extern const struct sim_card_ops sim_dahdi_ops;
+int sim_dahdi_new(const struct simcard_ops *ops, void *userdata, void **ret_card);
+/* Add the span as the next port. Returns the port index or -errno. */
+int sim_dahdi_port_add(void *card, int span);
 
 /* trunksim.c, for the scenarios */
 void sim_log(struct sim *sim, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

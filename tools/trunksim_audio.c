@@ -173,6 +173,7 @@ void sim_rx_attach(struct sim_rx *rx, struct sim_stream *from, bool sync_any)
 	rx->sync_any = sync_any;
 	rx->min_index = from ? from->sent : 0;
 	rx->delay_min = rx->delay_max = -1;
+	rx->offset = -1;
 	rx->expect = expect;
 	rx->nexpect = nexpect;
 }
@@ -191,7 +192,57 @@ static void count_lost(struct sim_rx *rx, uint32_t from, uint32_t to)
 	}
 }
 
+/*
+ * A line that re-blocks the byte stream (DAHDI: each channel cuts its own
+ * 160-byte blocks, in 1 ms steps, wherever its buffer started) delivers the
+ * sender's blocks at an offset: the receiver finds it once from the content
+ * and reassembles the sender's blocks from two received ones.
+ */
+static bool realign;
+
+void sim_rx_set_realign(bool on)
+{
+	realign = on;
+}
+
+static void rx_take(struct sim_rx *rx, uint64_t tick, const uint8_t *block);
+
+/* Offset at which prev+cur hold one of the sender's blocks whole; -1 if none. */
+static int find_offset(const struct sim_rx *rx, const uint8_t *cur)
+{
+	uint8_t cand[SIMCARD_BLOCK];
+
+	for (int o = 0; o < SIMCARD_BLOCK; o++) {
+		memcpy(cand, rx->prev + o, (size_t)(SIMCARD_BLOCK - o));
+		memcpy(cand + SIMCARD_BLOCK - o, cur, (size_t)o);
+		if (!block_idle(cand) && history_find(rx->from, cand, -1) >= 0)
+			return o;
+	}
+	return -1;
+}
+
 void sim_rx_receive(struct sim_rx *rx, uint64_t tick, const uint8_t *block)
+{
+	uint8_t whole[SIMCARD_BLOCK];
+
+	if (!realign || !rx->from) {
+		rx_take(rx, tick, block);
+		return;
+	}
+	if (rx->have_prev && rx->offset < 0)
+		rx->offset = find_offset(rx, block);
+	if (rx->have_prev && rx->offset >= 0) {
+		memcpy(whole, rx->prev + rx->offset, (size_t)(SIMCARD_BLOCK - rx->offset));
+		memcpy(whole + SIMCARD_BLOCK - rx->offset, block, (size_t)rx->offset);
+		rx_take(rx, tick, whole);
+	} else {
+		rx->rx_last = tick;	/* looking for the offset: nothing is owed yet */
+	}
+	memcpy(rx->prev, block, SIMCARD_BLOCK);
+	rx->have_prev = true;
+}
+
+static void rx_take(struct sim_rx *rx, uint64_t tick, const uint8_t *block)
 {
 	struct sim_stream *s = rx->from;
 	int64_t k, d;
@@ -258,6 +309,9 @@ void sim_rx_finish(struct sim_rx *rx)
 	int64_t d = rx->synced ? rx->delay : 1;	/* before anything arrived: the nominal one tick */
 	int64_t due;
 
+	/* A re-blocking line's delay wanders by a tick (its blocks and our ticks are not in phase). */
+	if (realign)
+		d++;
 	if (!s)
 		return;
 	if (!s->sent || !rx->rx_last || (!rx->synced && (rx->sync_any || rx->nexpect))) {

@@ -20,8 +20,10 @@ static int link_read(struct pri *pri, void *buf, int buflen)
 		l->frames_in++;
 		return (int)n;
 	}
-	if (n == 0 || (errno != EAGAIN && errno != EINTR))
+	if (n == 0 || (errno != EAGAIN && errno != EINTR)) {
 		l->lost = true;
+		l->err = n == 0 ? 0 : errno;
+	}
 	return 0;
 }
 

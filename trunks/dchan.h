@@ -18,7 +18,8 @@
 struct dchan {
 	struct pri *pri;
 	int fd;
-	bool lost;		/* EOF or a hard error on the D-channel: layer 1 gone */
+	bool lost;		/* EOF or a read error on the D-channel: layer 1 gone? */
+	int err;		/* the read's errno when lost (0: EOF); the port's driver may know it as an event */
 	unsigned long frames_in, frames_out, read_errors;
 	char name[32];		/* for log lines: "a1", "carrier1", … */
 };

@@ -10,9 +10,17 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-void port_init(struct port *p, const char *name, const char *path)
+#ifdef TRUNKREC_HAVE_DAHDI
+#include "trunks/dahdi.h"
+#endif
+
+void port_init(struct port *p, enum port_driver driver, const char *name, const char *path)
 {
+	struct port_counters counters = p->counters;
+
 	memset(p, 0, sizeof(*p));
+	p->counters = counters;
+	p->driver = driver;
 	snprintf(p->name, sizeof(p->name), "%s", name);
 	snprintf(p->path, sizeof(p->path), "%s", path);
 	p->dfd = -1;
@@ -141,4 +149,62 @@ int port_first_bchannel(const struct port *p, uint32_t busy, bool from_top)
 	if (!free)
 		return 0;
 	return from_top ? 31 - __builtin_clz(free) : __builtin_ctz(free);
+}
+
+int port_open(struct port *p)
+{
+	p->down_reason[0] = 0;
+	switch (p->driver) {
+	case PORT_SYNTHETIC:
+		return port_open_synthetic(p);
+	case PORT_DAHDI:
+#ifdef TRUNKREC_HAVE_DAHDI
+		return port_open_dahdi(p);
+#else
+		return -EPROTONOSUPPORT;
+#endif
+	}
+	return -EINVAL;
+}
+
+int port_fd_event(struct port *p, int fd, int err)
+{
+	switch (p->driver) {
+	case PORT_SYNTHETIC:
+		/* Sockets have no out-of-band news: any error is the line. */
+		(void)fd;
+		if (err)
+			snprintf(p->down_reason, sizeof(p->down_reason), "%s", strerror(err));
+		return err ? -err : 0;
+	case PORT_DAHDI:
+#ifdef TRUNKREC_HAVE_DAHDI
+		return port_dahdi_event(p, fd, err);
+#else
+		break;
+#endif
+	}
+	return -EINVAL;
+}
+
+const char *port_open_hint(const struct port *p, int rc)
+{
+	if (p->driver == PORT_SYNTHETIC)
+		return rc == -EPROTO ? " (the card's info file is not one this version reads)" : "";
+	switch (rc) {
+	case -EPROTONOSUPPORT:
+		return " (this build has no DAHDI driver: install dahdi-source for dahdi/user.h and rebuild)";
+	case -EINVAL:
+		return " (name the port span:N, N as in /proc/dahdi; see docs/dahdi.md)";
+	case -ENOENT:
+		return " (is the dahdi module loaded and the span configured with dahdi_cfg? see docs/dahdi.md)";
+	case -ENOLINK:
+		return " (the span needs dchan= and bchan= lines in /etc/dahdi/system.conf)";
+	case -EBUSY:
+		return " (another program has the channel open)";
+	case -EACCES:
+	case -EPERM:
+		return " (trunkrecd needs read and write access to /dev/dahdi)";
+	default:
+		return "";
+	}
 }
