@@ -2,7 +2,6 @@
 #include "engine/stats.h"
 
 #include <stdio.h>
-#include <sys/statvfs.h>
 
 #include "engine/textout.h"
 
@@ -20,7 +19,6 @@ static int collect(const struct stats_sources *src, struct figure *f, int max)
 	const struct relay_stats *s = &src->relay->stats;
 	unsigned long rec_started = 0, rec_complete = 0, rec_failed = 0, never = 0, frames = 0;
 	unsigned long long written = 0, sync_max = 0;
-	struct statvfs vfs;
 	int n = 0;
 
 	for (int i = 0; i < src->nworkers; i++) {
@@ -75,8 +73,12 @@ static int collect(const struct stats_sources *src, struct figure *f, int max)
 	FIG("worst_batch_us", "worst relay batch, wake-up to last pass-through write", LOAD(s->batch_ns_max) / 1000);
 	FIG("bytes_written", "recording bytes written", written);
 	FIG("fdatasync_max_us", "slowest fdatasync", sync_max / 1000);
-	if (src->recordings_dir && statvfs(src->recordings_dir, &vfs) == 0)
-		FIG("disk_free_bytes", "free space for recordings", (unsigned long long)vfs.f_bavail * vfs.f_frsize);
+	if (src->disk) {
+		/* As the disk watcher last saw it: statvfs() may block, and this is the control thread. */
+		FIG("disk_free_bytes", "free space for recordings", LOAD(src->disk->free_bytes));
+		FIG("disk_low", "1 while free space is below disk_low_mb", LOAD(src->disk->low));
+		FIG("disk_low_alarms", "disk-low alarms raised", LOAD(src->disk->alarms));
+	}
 #undef FIG
 	return n;
 }

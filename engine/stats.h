@@ -10,6 +10,7 @@
 
 #include <stddef.h>
 
+#include "engine/diskwatch.h"
 #include "engine/relay.h"
 #include "engine/worker.h"
 
@@ -19,7 +20,7 @@ struct stats_sources {
 	const struct relay *relay;
 	const struct worker *workers;
 	int nworkers;
-	const char *recordings_dir;	/* for disk free */
+	struct diskwatch *disk;		/* the recordings disk; may be NULL */
 };
 
 /* Render into buf (NUL-terminated, truncated at size). Returns the length written. */

@@ -49,8 +49,9 @@ struct config {
 	char audit_log[CONFIG_PATH_MAX];	/* audit log; default: audit.log beside recordings */
 	char blind_index_key[CONFIG_PATH_MAX];	/* 32-byte key file (64 hex); "" = numbers not indexed */
 	int workers;			/* recording worker threads; 0 = one per core */
-	int flush_interval_ms;
-	int purge_interval_s;		/* retention runs this often; 0 = never (purge by hand) */		/* one sealed, fdatasync'ed record per interval */
+	int flush_interval_ms;		/* one sealed, fdatasync'ed record per interval */
+	int purge_interval_s;		/* retention runs this often; 0 = never (purge by hand) */
+	int disk_low_mb;		/* free space below this raises the disk-low alarm; 0 = never */
 	char log_level[CONFIG_NAME_MAX];
 	int bitrate;
 	int complexity;

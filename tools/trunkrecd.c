@@ -369,6 +369,7 @@ int main(int argc, char **argv)
 	static struct manage manage;	/* the control thread's lifecycle commands */
 	static struct policy_set policy;
 	static struct purger purger;
+	static struct diskwatch disk;
 	struct worker *workers;
 	struct worker_settings ws;
 	struct audit *audit = NULL;
@@ -436,6 +437,11 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	rc = diskwatch_start(&disk, cfg.recordings, (unsigned)cfg.disk_low_mb);
+	if (rc < 0) {
+		fprintf(stderr, "trunkrecd: cannot start watching %s: %s\n", cfg.recordings, strerror(-rc));
+		return 2;
+	}
 
 	nworkers = cfg.workers ? cfg.workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
 	if (nworkers < 1)
@@ -461,7 +467,7 @@ int main(int argc, char **argv)
 		}
 	}
 	/* Before the control socket opens: its first stats request reads these. */
-	report_sources = (struct report_sources){ { &relay, workers, nworkers, cfg.recordings }, &relay.view };
+	report_sources = (struct report_sources){ { &relay, workers, nworkers, &disk }, &relay.view };
 	if (cfg.control_socket[0]) {
 		char dir[CONFIG_PATH_MAX];
 		char *slash;
@@ -528,6 +534,7 @@ int main(int argc, char **argv)
 	fflush(stdout);
 	if (cfg.purge_interval_s > 0)
 		purger_stop(&purger);
+	diskwatch_stop(&disk);
 	catalog_close(catalog);
 	audit_close(audit);
 	relay_free(&relay);

@@ -57,7 +57,7 @@ cat "$tmp/trunksim.out" "$tmp/trunkrecd.out"
 # The live calls come first: every call completed, pass-through byte-exact.
 [ "$sim_status" -eq 0 ] || fail "trunksim exit $sim_status: the full disk touched the calls"
 [ "$rec_status" -eq 0 ] || fail "trunkrecd exit $rec_status"
-grep -q 'ALARM recordings disk' "$tmp/trunkrecd.err" || fail "no disk-full alarm"
+grep -q 'ALARM recordings disk .* is full' "$tmp/trunkrecd.err" || fail "no disk-full alarm"
 refused=$(sed -n 's/^trunkrecd: disk refused=\([0-9]*\)$/\1/p' "$tmp/trunkrecd.out")
 [ "${refused:-0}" -gt 0 ] || fail "no call was refused a recording although the disk was full"
 # What was finished before the disk filled is whole.

@@ -6,7 +6,7 @@
 # marks in its recording; `discard` deletes one call's recording, audited;
 # `trunkrec top` renders the live calls in a real terminal (tmux, read back
 # with capture-pane) and quits on q; a manager's hold, release, delete and
-# purge and an auditor's verify go through the daemon.
+# purge and an auditor's verify go through the daemon; the disk-low alarm.
 #
 #   operator.sh BUILDDIR
 set -eu
@@ -38,6 +38,8 @@ recipient_key = $tmp/r.pub
 control_socket = $tmp/control
 audit_log = $tmp/audit.log
 catalog = $tmp/catalog.db
+; a floor above any disk's free space: the low-space alarm must go up at once
+disk_low_mb = 16777216
 [rule default]
 announcement = upstream
 [pair p1]
@@ -88,6 +90,11 @@ if sum(s["calls"] for s in spans) != int(sys.argv[2]): bad.append(f"{sum(s['call
 for b in bad: print("operator: FAIL:", b)
 sys.exit(1 if bad else 0)
 PY
+
+# The disk-low alarm: a log line and the stats figures.
+grep -q "ALARM recordings disk $tmp/rec low: .* MB free, below disk_low_mb = 16777216" "$tmp/trunkrecd.err" ||
+	fail "no disk-low ALARM line: $(grep -i disk "$tmp/trunkrecd.err" | head -2)"
+trunkrec stats --json | grep -q '"disk_low":1,"disk_low_alarms":1' || fail "stats: $(trunkrec stats --json | grep -o '"disk[a-z_]*":[0-9]*' | tr '\n' ' ')"
 
 # mask / unmask one call by the id `calls` shows; an unknown call is an error.
 id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["calls"][0]["id"])' "$tmp/calls.json")
