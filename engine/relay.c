@@ -448,6 +448,8 @@ static void publish_spans(struct relay *r)
 
 		for (int s = 0; s < 2; s++) {
 			atomic_store_explicit(&r->stats.span[i].port_up[s], p->port[s].up, memory_order_relaxed);
+			atomic_store_explicit(&r->stats.span[i].alarm[s], (int)port_alarm_state(&p->port[s]),
+					      memory_order_relaxed);
 			atomic_store_explicit(&r->stats.span[i].link_up[s], p->link_up[s], memory_order_relaxed);
 			atomic_store_explicit(&r->stats.span[i].alarms[s], p->port[s].counters.alarms, memory_order_relaxed);
 			atomic_store_explicit(&r->stats.span[i].hdlc_errors[s], p->port[s].counters.hdlc_errors,

@@ -139,6 +139,7 @@ struct relay_stats {
 	/* Spans as the relay sees them, published every loop for stats readers. */
 	struct {
 		_Atomic bool port_up[2], link_up[2];
+		_Atomic int alarm[2];		/* enum port_alarm */
 		_Atomic unsigned calls;
 		/* the driver's counters of each port (struct port_counters) */
 		_Atomic unsigned long alarms[2], hdlc_errors[2], read_overruns[2], write_underruns[2];

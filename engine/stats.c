@@ -85,7 +85,7 @@ static int collect(const struct stats_sources *src, struct figure *f, int max)
 
 static const char *port_word(const struct relay *r, int i, int s)
 {
-	return LOAD(r->stats.span[i].port_up[s]) ? "up" : "RED";
+	return port_alarm_name((enum port_alarm)LOAD(r->stats.span[i].alarm[s]));
 }
 
 static const char *link_word(const struct relay *r, int i, int s)

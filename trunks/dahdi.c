@@ -168,6 +168,18 @@ bool dahdi_alarm_is_down(unsigned alarms)
 	return alarms & (DAHDI_ALARM_RED | DAHDI_ALARM_BLUE | DAHDI_ALARM_NOTOPEN);
 }
 
+enum port_alarm dahdi_alarm_state(unsigned alarms)
+{
+	/* The worst first: a blue or red line carries nothing; yellow still carries our receive side. */
+	if (alarms & DAHDI_ALARM_BLUE)
+		return PORT_ALARM_BLUE;
+	if (alarms & (DAHDI_ALARM_RED | DAHDI_ALARM_NOTOPEN))
+		return PORT_ALARM_RED;
+	if (alarms & DAHDI_ALARM_YELLOW)
+		return PORT_ALARM_YELLOW;
+	return PORT_ALARM_NONE;
+}
+
 const char *dahdi_alarm_text(unsigned alarms, char *buf, size_t size)
 {
 	static const struct {

@@ -23,8 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-struct port;
-struct port_counters;
+#include "trunks/port.h"
 
 /* Blocks per B-channel buffer ring, both ways: 8 × 20 ms of slack for a stalled reader. */
 #define DAHDI_PORT_NUMBUFS	8
@@ -71,6 +70,9 @@ int dahdi_span_alarms(int fd, int span, unsigned *ret_alarms);
 
 /* "RED (loss of signal)", "YELLOW (remote alarm)", "none", … for log lines. */
 const char *dahdi_alarm_text(unsigned alarms, char *buf, size_t size);
+
+/* The alarm bits in operators' words (PORT_ALARM_*), the worst first. */
+enum port_alarm dahdi_alarm_state(unsigned alarms);
 
 /* Alarms that mean this line carries nothing: red, blue, not open. */
 bool dahdi_alarm_is_down(unsigned alarms);

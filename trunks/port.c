@@ -208,3 +208,23 @@ const char *port_open_hint(const struct port *p, int rc)
 		return "";
 	}
 }
+
+enum port_alarm port_alarm_state(const struct port *p)
+{
+#ifdef TRUNKREC_HAVE_DAHDI
+	if (p->driver == PORT_DAHDI && dahdi_alarm_state(p->alarms) != PORT_ALARM_NONE)
+		return dahdi_alarm_state(p->alarms);
+#endif
+	return p->up ? PORT_ALARM_NONE : PORT_ALARM_RED;
+}
+
+const char *port_alarm_name(enum port_alarm a)
+{
+	switch (a) {
+	case PORT_ALARM_NONE: return "up";
+	case PORT_ALARM_RED: return "RED";
+	case PORT_ALARM_YELLOW: return "YELLOW";
+	case PORT_ALARM_BLUE: return "BLUE";
+	}
+	return "?";
+}

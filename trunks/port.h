@@ -84,6 +84,17 @@ int port_fd_event(struct port *p, int fd, int err);
 
 void port_close(struct port *p);	/* accepts a half-open port */
 
+/* A line's alarm in the words E1/T1 people use (what `trunkrec spans` shows). */
+enum port_alarm {
+	PORT_ALARM_NONE,	/* up, no alarm */
+	PORT_ALARM_RED,		/* loss of signal or framing here (or the line is down, whatever the driver) */
+	PORT_ALARM_YELLOW,	/* remote alarm: the far end hears nothing from us */
+	PORT_ALARM_BLUE,	/* AIS: all ones from upstream */
+};
+
+enum port_alarm port_alarm_state(const struct port *p);
+const char *port_alarm_name(enum port_alarm a);	/* "up", "RED", "YELLOW", "BLUE" */
+
 /* Lowest/highest free B-channel in mask order; 0 when none. */
 int port_first_bchannel(const struct port *p, uint32_t busy, bool from_top);
 
