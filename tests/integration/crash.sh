@@ -16,7 +16,9 @@
 # Keys are made at test time; numbers are trunksim's fictional ones.
 set -eu
 
-build=$(cd "$1" && pwd)
+. "$(dirname "$0")/lib.sh"
+rec_kill_signal=KILL
+it_begin crash "$1"
 shift
 kills=20
 conc=56
@@ -34,27 +36,9 @@ flush_ms=1000
 bound_ms=$((flush_ms + 20))
 want=50
 
-tmp=$(mktemp -d /tmp/trunkrec-crash.XXXXXX)
-sim_pid=""
-rec_pid=""
-cleanup() {
-	[ -n "$rec_pid" ] && kill -9 "$rec_pid" 2>/dev/null || true
-	[ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null || true
-	wait 2>/dev/null || true
-	if [ "${KEEP:-0}" = 1 ]; then echo "crash: kept $tmp"; else rm -rf "$tmp"; fi
-}
-trap cleanup EXIT INT TERM
-
-failures=0
-fail() {
-	echo "crash: FAIL: $*"
-	failures=$((failures + 1))
-}
 
 trunkrec=$build/tools/trunkrec
 trunkrecd=$build/tools/trunkrecd
-# The card is the clock: a sanitized build of it may run late (tools/test --sanitize passes TRUNKSIM).
-trunksim=${TRUNKSIM:-$build/tools/trunksim}
 
 "$trunkrec" keygen "$tmp/recipient.pub" "$tmp/recipient.sec" >/dev/null
 "$trunkrec" keygen-index "$tmp/index.key" >/dev/null

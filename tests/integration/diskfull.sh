@@ -7,19 +7,10 @@
 #   diskfull.sh BUILDDIR
 set -eu
 
-build=$(cd "$1" && pwd)
-tmp=$(mktemp -d /tmp/trunkrec-diskfull.XXXXXX)
-sim_pid="" rec_pid="" mounted=0
-cleanup() {
-	[ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null || true
-	[ -n "$rec_pid" ] && kill "$rec_pid" 2>/dev/null || true
-	wait 2>/dev/null || true
-	[ "$mounted" = 1 ] && umount "$tmp/rec" 2>/dev/null || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
-failures=0
-fail() { echo "diskfull: FAIL: $*"; failures=$((failures + 1)); }
+. "$(dirname "$0")/lib.sh"
+it_begin diskfull "$1"
+mounted=0
+it_on_exit() { [ "$mounted" = 1 ] && umount "$tmp/rec" 2>/dev/null || true; }
 
 mkdir -p "$tmp/sim" "$tmp/rec" "$tmp/state"
 # Room for the first few seconds of a few calls only.
@@ -40,7 +31,7 @@ port_a = $tmp/sim/a1
 port_b = $tmp/sim/b1
 CONF
 
-"${TRUNKSIM:-$build/tools/trunksim}" --dir "$tmp/sim" --pairs 1 --calls 14 --concurrency 8 --rate 4 --hold 3000-4000 \
+"$trunksim" --dir "$tmp/sim" --pairs 1 --calls 14 --concurrency 8 --rate 4 --hold 3000-4000 \
 	--report "$tmp/report.tsv" > "$tmp/trunksim.out" 2> "$tmp/trunksim.err" &
 sim_pid=$!
 "$build/tools/trunkrecd" -c "$tmp/state/trunkrecd.conf" > "$tmp/trunkrecd.out" 2> "$tmp/trunkrecd.err" &

@@ -11,21 +11,11 @@
 #   operator.sh BUILDDIR
 set -eu
 
-build=$(cd "$1" && pwd)
 command -v tmux >/dev/null || { echo "operator: tmux is missing; run tools/setup"; exit 1; }
-tmp=$(mktemp -d /tmp/trunkrec-operator.XXXXXX)
+. "$(dirname "$0")/lib.sh"
+it_begin operator "$1"
 session=trunkrec-top-$$
-sim_pid="" rec_pid=""
-cleanup() {
-	tmux kill-session -t "$session" 2>/dev/null || true
-	[ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null || true
-	[ -n "$rec_pid" ] && kill "$rec_pid" 2>/dev/null || true
-	wait 2>/dev/null || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
-failures=0
-fail() { echo "operator: FAIL: $*"; failures=$((failures + 1)); }
+it_on_exit() { tmux kill-session -t "$session" 2>/dev/null || true; }
 trunkrec() { "$build/tools/trunkrec" "$@" --socket "$tmp/control"; }
 calls=12
 
@@ -49,7 +39,7 @@ port_b = $tmp/sim/b1
 port_a = $tmp/sim/a2
 port_b = $tmp/sim/b2
 CONF
-"${TRUNKSIM:-$build/tools/trunksim}" --dir "$tmp/sim" --pairs 2 --calls $calls --concurrency $calls --rate 20 \
+"$trunksim" --dir "$tmp/sim" --pairs 2 --calls $calls --concurrency $calls --rate 20 \
 	--hold 14000 --outbound 50 --report "$tmp/report.tsv" --timeout 40 > "$tmp/trunksim.out" 2> "$tmp/trunksim.err" &
 sim_pid=$!
 "$build/tools/trunkrecd" -c "$tmp/trunkrecd.conf" > "$tmp/trunkrecd.out" 2> "$tmp/trunkrecd.err" &

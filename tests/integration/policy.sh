@@ -19,30 +19,13 @@
 # KEEP=1 keeps the temporary directory.
 set -eu
 
-build=$(cd "$1" && pwd)
+. "$(dirname "$0")/lib.sh"
+it_begin policy "$1"
 scenario=$2
 shift 2
-tmp=$(mktemp -d /tmp/trunkrec-policy.XXXXXX)
-sim_pid=""
-rec_pid=""
-cleanup() {
-	[ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null || true
-	[ -n "$rec_pid" ] && kill "$rec_pid" 2>/dev/null || true
-	wait 2>/dev/null || true
-	if [ "${KEEP:-0}" = 1 ]; then echo "policy: kept $tmp"; else rm -rf "$tmp"; fi
-}
-trap cleanup EXIT INT TERM
-
-failures=0
-fail() {
-	echo "policy: FAIL: $*"
-	failures=$((failures + 1))
-}
 
 trunkrec=$build/tools/trunkrec
 trunkrecd=$build/tools/trunkrecd
-# The card is the clock: a sanitized build of it may run late (tools/test --sanitize passes TRUNKSIM).
-trunksim=${TRUNKSIM:-$build/tools/trunksim}
 phasecheck=$build/tests/integration/phasecheck
 for tool in multimon-ng sox; do
 	command -v $tool >/dev/null || { echo "policy: $tool is not installed (tools/setup installs it)"; exit 77; }

@@ -9,18 +9,8 @@
 #   reload.sh BUILDDIR
 set -eu
 
-build=$(cd "$1" && pwd)
-tmp=$(mktemp -d /tmp/trunkrec-reload.XXXXXX)
-rec_pid=""
-cleanup() {
-	[ -n "$rec_pid" ] && kill "$rec_pid" 2>/dev/null || true
-	wait 2>/dev/null || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
-[ "${KEEP:-0}" = 1 ] && trap - EXIT
-failures=0
-fail() { echo "reload: FAIL: $*"; failures=$((failures + 1)); }
+. "$(dirname "$0")/lib.sh"
+it_begin reload "$1"
 
 mkdir -p "$tmp/sim" "$tmp/rec"
 "$build/tools/trunkrec" keygen "$tmp/r.pub" "$tmp/r.sec" >/dev/null
@@ -38,7 +28,7 @@ port_b = $tmp/sim/b1
 CONF
 }
 batch() {
-	"${TRUNKSIM:-$build/tools/trunksim}" --dir "$tmp/sim" --pairs 1 --calls 3 --concurrency 3 --hold 1500 --seed "$1" \
+	"$trunksim" --dir "$tmp/sim" --pairs 1 --calls 3 --concurrency 3 --hold 1500 --seed "$1" \
 		--report "$tmp/report$1.tsv" > "$tmp/trunksim$1.out" 2>&1 || fail "batch $1: trunksim failed"
 }
 recordings() { ls "$tmp"/rec/*.trec 2>/dev/null | wc -l; }

@@ -7,19 +7,10 @@
 #   roles.sh BUILDDIR
 set -eu
 
-build=$(cd "$1" && pwd)
 [ "$(id -u)" -eq 0 ] && command -v setpriv >/dev/null || { echo "roles: needs root and setpriv"; exit 77; }
-tmp=$(mktemp -d /tmp/trunkrec-roles.XXXXXX)
+. "$(dirname "$0")/lib.sh"
+it_begin roles "$1"
 chmod 755 "$tmp"
-rec_pid=""
-cleanup() {
-	[ -n "$rec_pid" ] && kill "$rec_pid" 2>/dev/null || true
-	wait 2>/dev/null || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
-failures=0
-fail() { echo "roles: FAIL: $*"; failures=$((failures + 1)); }
 
 "$build/tools/trunkrec" keygen "$tmp/r.pub" "$tmp/r.sec" >/dev/null
 mkdir -p "$tmp/rec"

@@ -6,18 +6,8 @@
 #   sigterm.sh BUILDDIR
 set -eu
 
-build=$(cd "$1" && pwd)
-tmp=$(mktemp -d /tmp/trunkrec-sigterm.XXXXXX)
-sim_pid="" rec_pid=""
-cleanup() {
-	[ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null || true
-	[ -n "$rec_pid" ] && kill "$rec_pid" 2>/dev/null || true
-	wait 2>/dev/null || true
-	rm -rf "$tmp"
-}
-trap cleanup EXIT INT TERM
-failures=0
-fail() { echo "sigterm: FAIL: $*"; failures=$((failures + 1)); }
+. "$(dirname "$0")/lib.sh"
+it_begin sigterm "$1"
 
 mkdir -p "$tmp/sim" "$tmp/rec"
 "$build/tools/trunkrec" keygen "$tmp/r.pub" "$tmp/r.sec" >/dev/null
@@ -35,19 +25,13 @@ port_b = $tmp/sim/b1
 port_a = $tmp/sim/a2
 port_b = $tmp/sim/b2
 CONF
-"${TRUNKSIM:-$build/tools/trunksim}" --dir "$tmp/sim" --pairs 2 --calls 30 --concurrency 30 --rate 30 --hold 30000 \
+"$trunksim" --dir "$tmp/sim" --pairs 2 --calls 30 --concurrency 30 --rate 30 --hold 30000 \
 	--report "$tmp/report.tsv" --timeout 40 > "$tmp/trunksim.out" 2> "$tmp/trunksim.err" &
 sim_pid=$!
 "$build/tools/trunkrecd" -c "$tmp/trunkrecd.conf" > "$tmp/trunkrecd.out" 2> "$tmp/trunkrecd.err" &
 rec_pid=$!
-# Wait until all 30 calls are connected (stats), at most 20 s.
-for i in $(seq 1 100); do
-	active=$("$build/tools/trunkrec" stats --json --socket "$tmp/control" 2>/dev/null |
-		sed -n 's/.*"calls_active":\([0-9]*\).*/\1/p')
-	[ "${active:-0}" -ge 30 ] && break
-	sleep 0.2
-done
-[ "${active:-0}" -ge 30 ] || fail "only ${active:-0} calls came up"
+active=$(it_wait_active 30 "$tmp/control")
+[ "$active" -ge 30 ] || fail "only $active calls came up"
 sleep 2
 kill -TERM "$rec_pid"
 rec_status=0

@@ -1,0 +1,52 @@
+# SPDX-License-Identifier: GPL-2.0-or-later
+# What every integration script begins with. Sourced after `set -eu`:
+#
+#   . "$(dirname "$0")/lib.sh"
+#   it_begin NAME BUILDDIR
+#
+# gives
+#   $build      the build directory, absolute
+#   $tmp        a scratch directory, removed at exit (KEEP=1 keeps it and says where)
+#   $trunksim   the card: $TRUNKSIM when set (tools/test --sanitize passes the plain
+#               build's, so the sanitizers slow the code under test, not its clock)
+#   fail MSG    prints "NAME: FAIL: MSG" and counts it in $failures
+# At exit, the processes whose pids are in $sim_pid and $rec_pid are stopped
+# (trunkrecd with $rec_kill_signal, default TERM), then it_on_exit runs if the
+# script defines it (e.g. to unmount), then $tmp goes.
+
+it_begin() {
+	it_name=$1
+	build=$(cd "$2" && pwd)
+	tmp=$(mktemp -d "/tmp/trunkrec-$1.XXXXXX")
+	trunksim=${TRUNKSIM:-$build/tools/trunksim}
+	failures=0
+	sim_pid=""
+	rec_pid=""
+	rec_kill_signal=${rec_kill_signal:-TERM}
+	trap it_cleanup EXIT INT TERM
+}
+
+it_cleanup() {
+	[ -n "$rec_pid" ] && kill -s "$rec_kill_signal" "$rec_pid" 2>/dev/null || true
+	[ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null || true
+	wait 2>/dev/null || true
+	command -v it_on_exit >/dev/null 2>&1 && it_on_exit
+	if [ "${KEEP:-0}" = 1 ]; then echo "$it_name: kept $tmp"; else rm -rf "$tmp"; fi
+}
+
+fail() {
+	echo "$it_name: FAIL: $*"
+	failures=$((failures + 1))
+}
+
+# it_wait_active N SOCKET: until trunkrecd says N calls are connected (at most 20 s); prints how many are.
+it_wait_active() {
+	it_active=0
+	for _ in $(seq 1 100); do
+		it_active=$("$build/tools/trunkrec" stats --json --socket "$2" 2>/dev/null |
+			sed -n 's/.*"calls_active":\([0-9]*\).*/\1/p')
+		[ "${it_active:-0}" -ge "$1" ] && break
+		sleep 0.2
+	done
+	echo "${it_active:-0}"
+}
