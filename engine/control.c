@@ -18,6 +18,7 @@
 #include "engine/audit.h"
 #include "engine/log.h"
 #include "engine/manage.h"
+#include "engine/textout.h"
 
 #define MAX_CLIENTS	16
 #define MAX_PAUSES	8	/* pauses one client may hold at once */
@@ -33,6 +34,7 @@ struct client {
 	enum control_verb verb;
 	char selector[CONTROL_LINE];
 	char pauses[MAX_PAUSES][CONTROL_LINE];	/* selectors this client paused */
+	bool json;			/* "json on": every answer is one line of JSON */
 };
 
 static void say(int fd, const char *text)
@@ -45,7 +47,32 @@ static void say(int fd, const char *text)
 		return;
 }
 
-/* A multi-line answer: "ok N", then N lines. Blocking is bounded: the socket has a send timeout. */
+/*
+ * One answer line: "ok …" or "error …", or for a client in JSON mode the
+ * same as {"ok":true,"message":"…"} or {"ok":false,"error":"…"}.
+ */
+static void answer(struct client *cl, const char *text)
+{
+	char line[2 * CONTROL_LINE + 64];
+	bool ok = !strncmp(text, "ok", 2);
+	const char *rest = text + (ok ? 2 : strncmp(text, "error", 5) ? 0 : 5);
+	struct textout o = textout_init(line, sizeof(line));
+
+	if (!cl->json) {
+		say(cl->fd, text);
+		return;
+	}
+	rest += strspn(rest, " ");
+	textout_put(&o, "{\"ok\":%s,\"%s\":", ok ? "true" : "false", ok ? "message" : "error");
+	textout_json_string(&o, rest);
+	textout_put(&o, "}");
+	say(cl->fd, line);
+}
+
+/*
+ * A report: "ok N", then N lines; in JSON mode its one JSON line alone.
+ * Blocking is bounded: the socket has a send timeout.
+ */
 static void send_report(struct control *ctl, struct client *cl, const char *what, const char *format)
 {
 	static char body[256 * 1024];	/* the largest report: every call of 16 full pairs */
@@ -54,10 +81,19 @@ static void send_report(struct control *ctl, struct client *cl, const char *what
 	int lines = 0;
 
 	if (!ctl->report) {
-		say(cl->fd, "error no reports from this daemon");
+		answer(cl, "error no reports from this daemon");
+		return;
+	}
+	if (cl->json && strcmp(format, "json")) {
+		answer(cl, "error in JSON mode reports are JSON; send json off for other formats");
 		return;
 	}
 	len = ctl->report(ctl->report_userdata, what, format, body, sizeof(body));
+	if (cl->json) {
+		if (send(cl->fd, body, len, MSG_NOSIGNAL) < 0)
+			return;
+		return;
+	}
 	for (size_t i = 0; i < len; i++)
 		lines += body[i] == '\n';
 	snprintf(head, sizeof(head), "ok %d\n", lines);
@@ -142,7 +178,7 @@ static bool allowed(struct control *ctl, struct client *cl, const char *verb, en
 				       NULL) < 0)
 		log_err("control: could not audit a refused %s from uid %u", verb, (unsigned)cl->uid);
 	snprintf(msg, sizeof(msg), "error refused: %s needs the %s role", verb, config_role_name(need));
-	say(cl->fd, msg);
+	answer(cl, msg);
 	return false;
 }
 
@@ -193,14 +229,16 @@ static void handle_report(struct control *ctl, struct client *cl, const struct c
 {
 	char format[16], msg[96];
 
-	if (!*arg) {
+	if (!*arg && cl->json) {
+		send_report(ctl, cl, c->verb, "json");
+	} else if (!*arg) {
 		snprintf(format, sizeof(format), "%.*s", (int)strcspn(c->formats, " "), c->formats);
 		send_report(ctl, cl, c->verb, format);
 	} else if (takes_format(c->formats, arg)) {
 		send_report(ctl, cl, c->verb, arg);
 	} else {
 		snprintf(msg, sizeof(msg), "error %s takes %s", c->verb, c->formats);
-		say(cl->fd, msg);
+		answer(cl, msg);
 	}
 }
 
@@ -216,13 +254,13 @@ static bool audit_discard(struct control *ctl, struct client *cl, const char *li
 
 	reason += strspn(reason, " ");
 	if (strncmp(selector, "call=", 5) || !*reason) {
-		say(cl->fd, "error usage: discard call=ID REASON (the reason goes into the audit log)");
+		answer(cl, "error usage: discard call=ID REASON (the reason goes into the audit log)");
 		return false;
 	}
 	snprintf(details, sizeof(details), "request=discard,reason=%s", reason);
 	if (!ctl->audit || audit_append(ctl->audit, (int64_t)time(NULL), (uint32_t)cl->uid, "delete", selector, details,
 					NULL) < 0) {
-		say(cl->fd, "error the request cannot be audited; nothing done");
+		answer(cl, "error the request cannot be audited; nothing done");
 		return false;
 	}
 	return true;
@@ -236,12 +274,27 @@ static void handle_line(struct control *ctl, struct client *cl, char *line, unsi
 	if (sscanf(line, "%15s %255s", verb, arg) < 1)
 		return;
 	if (!strcmp(verb, "ping")) {
-		say(cl->fd, "ok pong");
+		answer(cl, "ok pong");
+		return;
+	}
+	if (!strcmp(verb, "json")) {
+		if (*arg && strcmp(arg, "on") && strcmp(arg, "off")) {
+			answer(cl, "error json takes on or off");
+			return;
+		}
+		/* Answered in the mode the request was made in, then switched. */
+		if (strcmp(arg, "off")) {
+			cl->json = true;
+			answer(cl, "ok json on");
+		} else {
+			answer(cl, "ok json off");
+			cl->json = false;
+		}
 		return;
 	}
 	c = find_command(verb);
 	if (!c) {
-		say(cl->fd, "error unknown command; use ping, stats, calls, spans, pause, resume, mask, unmask, "
+		answer(cl, "error unknown command; use ping, json, stats, calls, spans, pause, resume, mask, unmask, "
 			    "discard, hold, release, delete, purge or audit verify");
 		return;
 	}
@@ -254,24 +307,24 @@ static void handle_line(struct control *ctl, struct client *cl, char *line, unsi
 	if (!c->relay_verb) {
 		/* Lifecycle: the whole rest of the line (a reason has spaces). */
 		const char *rest = line + strspn(line, " ") + strlen(verb);
-		char answer[CONTROL_LINE];
+		char text[CONTROL_LINE];
 
 		rest += strspn(rest, " ");
 		if (ctl->manage)
-			manage_command(ctl->manage, (uint32_t)cl->uid, verb, rest, answer, sizeof(answer));
+			manage_command(ctl->manage, (uint32_t)cl->uid, verb, rest, text, sizeof(text));
 		else
-			snprintf(answer, sizeof(answer), "error this daemon has no catalog: lifecycle commands are off");
-		say(cl->fd, answer);
+			snprintf(text, sizeof(text), "error this daemon has no catalog: lifecycle commands are off");
+		answer(cl, text);
 		return;
 	}
 	if (!valid_selector(arg)) {
-		say(cl->fd, "error give the call as number=DIGITS or call=ID");
+		answer(cl, "error give the call as number=DIGITS or call=ID");
 		return;
 	}
 	if (c->relay_verb == CTL_DISCARD && !audit_discard(ctl, cl, line, arg))
 		return;
 	if (cl->waiting) {
-		say(cl->fd, "error one command at a time; wait for the answer");
+		answer(cl, "error one command at a time; wait for the answer");
 		return;
 	}
 	cl->waiting = ++*next_id ? *next_id : ++*next_id;
@@ -279,7 +332,7 @@ static void handle_line(struct control *ctl, struct client *cl, char *line, unsi
 	snprintf(cl->selector, sizeof(cl->selector), "%s", arg);
 	if (!push_command(ctl, c->relay_verb, cl->waiting, arg)) {
 		cl->waiting = 0;
-		say(cl->fd, "error the daemon is busy; try again");
+		answer(cl, "error the daemon is busy; try again");
 	}
 }
 
@@ -315,7 +368,7 @@ static void client_read(struct control *ctl, struct client *cl, unsigned *next_i
 		memmove(cl->in, nl + 1, cl->len + 1);
 	}
 	if (cl->len == sizeof(cl->in) - 1) {
-		say(cl->fd, "error line too long");
+		answer(cl, "error line too long");
 		client_close(ctl, cl);
 	}
 }
@@ -333,7 +386,7 @@ static void deliver_answers(struct control *ctl, struct client *clients)
 			if (!strncmp(a->text, "ok", 2) && (cl->verb == CTL_PAUSE || cl->verb == CTL_RESUME))
 				remember_pause(cl, cl->selector, cl->verb == CTL_PAUSE);
 			cl->waiting = 0;
-			say(cl->fd, a->text);
+			answer(cl, a->text);
 		}
 		spsc_pop(&ctl->answers);
 	}

@@ -5,6 +5,7 @@
  * one answer line starting "ok" or "error". Commands (docs/control.md):
  *
  *   ping
+ *   json on|off                  this connection's answers as JSON lines
  *   pause number=N | call=ID     pause recording for a card payment
  *   resume number=N | call=ID
  *   mask number=N | call=ID      store silence from now until unmask

@@ -86,6 +86,30 @@ grep -q "ALARM recordings disk $tmp/rec low: .* MB free, below disk_low_mb = 167
 	fail "no disk-low ALARM line: $(grep -i disk "$tmp/trunkrecd.err" | head -2)"
 trunkrec stats --json | grep -q '"disk_low":1,"disk_low_alarms":1' || fail "stats: $(trunkrec stats --json | grep -o '"disk[a-z_]*":[0-9]*' | tr '\n' ' ')"
 
+# JSON mode: after "json on" every answer, reports included, is one line of JSON.
+python3 - "$tmp/control" $calls <<'PY' || failures=$((failures + 1))
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+f = s.makefile("rw")
+def ask(line):
+    f.write(line + "\n"); f.flush()
+    return json.loads(f.readline())
+bad = []
+if ask("json on") != {"ok": True, "message": "json on"}: bad.append("json on")
+if ask("calls")["calls"].__len__() != int(sys.argv[2]): bad.append("calls in JSON mode")
+if "calls_active" not in ask("stats"): bad.append("stats in JSON mode")
+a = ask("pause call=999999")
+if a.get("ok") is not False or "no call up" not in a.get("error", ""): bad.append(f"pause of no call: {a}")
+a = ask("stats prometheus")
+if a.get("ok") is not False: bad.append(f"prometheus in JSON mode: {a}")
+if ask("json off") != {"ok": True, "message": "json off"}: bad.append("json off")
+f.write("ping\n"); f.flush()
+if f.readline().strip() != "ok pong": bad.append("text mode after json off")
+for b in bad: print("operator: FAIL: JSON mode:", b)
+sys.exit(1 if bad else 0)
+PY
+
 # mask / unmask one call by the id `calls` shows; an unknown call is an error.
 id=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["calls"][0]["id"])' "$tmp/calls.json")
 out=$(trunkrec mask "$id" 2>&1) || fail "mask $id: $out"
