@@ -172,10 +172,23 @@ static int place_leg(struct relay *r, struct relay_pair *p, struct call *c, enum
 	return 0;
 }
 
+/*
+ * A channel number the far end sent, as a B-channel timeslot of this port;
+ * 0 when it names none. Whatever arrives in a Q.931 message is checked here
+ * before it indexes anything: a timeslot past the line, the D-channel or
+ * framing slot 0 names no B-channel.
+ */
+static int bchannel_of(const struct relay_pair *p, enum side s, int channel)
+{
+	int ts = DCHAN_BCHANNEL(channel);
+
+	return ts > 0 && ts < PORT_MAX_TS && (p->port[s].bmask & (1u << ts)) ? ts : 0;
+}
+
 static void on_ring(struct relay *r, struct relay_pair *p, enum side s, pri_event *e)
 {
 	enum side o = other(s);
-	int ts = DCHAN_BCHANNEL(e->ring.channel);
+	int asked = DCHAN_BCHANNEL(e->ring.channel), ts = bchannel_of(p, s, e->ring.channel);
 	struct call *c;
 	int cause;
 	char m1[16], m2[16];
@@ -186,6 +199,14 @@ static void on_ring(struct relay *r, struct relay_pair *p, enum side s, pri_even
 		pri_hangup(pri_of(p, s), e->ring.call, c ? PRI_CAUSE_NETWORK_OUT_OF_ORDER : PRI_CAUSE_NORMAL_CIRCUIT_CONGESTION);
 		if (c)
 			c->used = false;
+		atomic_fetch_add(&r->stats.calls_failed, 1);
+		return;
+	}
+	if (asked && !ts && !(s == SIDE_B && e->ring.flexible)) {
+		log_warn("%s: SETUP from the %s side for timeslot %d, which is no B-channel of this line; refused",
+			 p->cfg->name, SIDE_NAME(s), asked);
+		pri_hangup(pri_of(p, s), e->ring.call, PRI_CAUSE_IDENTIFIED_CHANNEL_NOTEXIST);
+		c->used = false;
 		atomic_fetch_add(&r->stats.calls_failed, 1);
 		return;
 	}
@@ -277,8 +298,14 @@ static struct call *held_call_of_agent(struct relay *r, struct relay_pair *p, co
 /* The far side confirmed or moved the timeslot (CALL PROCEEDING, ALERTING, CONNECT). */
 static void confirm_channel(struct relay *r, struct relay_pair *p, struct call *c, enum side s, int channel)
 {
-	int ts = DCHAN_BCHANNEL(channel);
+	int ts = bchannel_of(p, s, channel);
 
+	if (DCHAN_BCHANNEL(channel) && !ts) {
+		log_warn("%s call %lu: %s side gave it timeslot %d, which is no B-channel of this line; clearing",
+			 p->cfg->name, c->serial, SIDE_NAME(s), DCHAN_BCHANNEL(channel));
+		clear_side(r, c, s, PRI_CAUSE_IDENTIFIED_CHANNEL_NOTEXIST);
+		return;
+	}
 	if (!ts)
 		return;
 	c->ts_offered[s] = false;
@@ -553,7 +580,7 @@ static void on_hold(struct relay *r, struct relay_pair *p, enum side s, pri_even
 static void on_retrieve(struct relay *r, struct relay_pair *p, enum side s, pri_event *e)
 {
 	struct call *c = find_call(r, p, s, e->retrieve.call);
-	int want = DCHAN_BCHANNEL(e->retrieve.channel);
+	int want = bchannel_of(p, s, e->retrieve.channel);
 	int ts;
 
 	if (!c || s != SIDE_B || !c->held) {
