@@ -203,7 +203,7 @@ static void on_ring(struct relay *r, struct relay_pair *p, enum side s, pri_even
 		return;
 	}
 	if (asked && !ts && !(s == SIDE_B && e->ring.flexible)) {
-		log_warn("%s: SETUP from the %s side for timeslot %d, which is no B-channel of this line; refused",
+		log_warn("%s: SETUP on port %s for timeslot %d, which is no B-channel of this line; refused (cause 82)",
 			 p->cfg->name, SIDE_NAME(s), asked);
 		pri_hangup(pri_of(p, s), e->ring.call, PRI_CAUSE_IDENTIFIED_CHANNEL_NOTEXIST);
 		c->used = false;

@@ -1,0 +1,34 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-or-later
+# SETUPs for timeslots that are no B-channel of the line (the D-channel, past
+# the line) are refused with cause 82, reach nobody, and leave trunkrecd
+# working: the call after them goes through (badchan.c does the calls).
+#
+#   badchan.sh BUILDDIR
+set -eu
+. "$(dirname "$0")/lib.sh"
+it_begin badchan "$1"
+
+mkdir -p "$tmp/card" "$tmp/rec"
+"$build/tools/trunkrec" keygen "$tmp/r.pub" "$tmp/r.sec" >/dev/null
+cat > "$tmp/trunkrecd.conf" <<CONF
+[general]
+recordings = $tmp/rec
+recipient_key = $tmp/r.pub
+control_socket = $tmp/control
+[rule default]
+announcement = upstream
+[pair p1]
+port_a = $tmp/card/a1
+port_b = $tmp/card/b1
+CONF
+"$build/tools/trunkrecd" -c "$tmp/trunkrecd.conf" > "$tmp/trunkrecd.out" 2> "$tmp/trunkrecd.err" &
+rec_pid=$!
+"$build/tests/integration/badchan" "$tmp/card" || fail "the calls did not go as they must (above)"
+kill -0 "$rec_pid" 2>/dev/null || fail "trunkrecd died: $(tail -3 "$tmp/trunkrecd.err")"
+for ts in 16 45 99; do
+	grep -q "SETUP on port A for timeslot $ts, which is no B-channel of this line; refused" \
+		"$tmp/trunkrecd.err" || fail "no log line for the SETUP on timeslot $ts"
+done
+echo "badchan: $failures failures"
+[ "$failures" -eq 0 ]
