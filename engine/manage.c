@@ -168,6 +168,28 @@ void manage_command(struct manage *m, uint32_t uid, const char *verb, const char
 		snprintf(buf, size, "error unknown lifecycle command %s", verb);
 }
 
+static int count_row(const struct catalog_row *row, void *userdata)
+{
+	(void)row;
+	++*(long long *)userdata;
+	return 0;
+}
+
+long long manage_retention_backlog(struct manage *m, int64_t now)
+{
+	struct catalog_filter f = { .expired_at = now };
+	char err[160];
+	long long n = 0;
+
+	if (m->backlog_at && now - m->backlog_at < 60)
+		return m->backlog;
+	m->backlog_at = now;
+	m->backlog = -1;
+	if (open_catalog(m, err, sizeof(err)) == 0 && catalog_query(m->catalog, &f, count_row, &n) == 0)
+		m->backlog = n;
+	return m->backlog;
+}
+
 void manage_close(struct manage *m)
 {
 	catalog_close(m->catalog);

@@ -25,6 +25,8 @@ struct manage {
 	const char *audit_path;		/* to verify: the file the daemon appends to */
 	struct audit *audit;
 	struct catalog *catalog;	/* opened on first use */
+	long long backlog;		/* manage_retention_backlog()'s last count */
+	int64_t backlog_at;		/* when it was taken; 0 = never */
 };
 
 /*
@@ -34,6 +36,12 @@ struct manage {
  * goes to buf.
  */
 void manage_command(struct manage *m, uint32_t uid, const char *verb, const char *args, char *buf, size_t size);
+
+/*
+ * Expired recordings the purge has not taken yet (held ones are not
+ * expired), for stats: counted at most once a minute. -1 when unknown.
+ */
+long long manage_retention_backlog(struct manage *m, int64_t now);
 
 void manage_close(struct manage *m);
 

@@ -583,15 +583,8 @@ static void wake_workers(struct relay *r)
 static void record_batch_time(struct relay *r, uint64_t t0)
 {
 	uint64_t dt = now_ns() - t0;
-	unsigned b = (unsigned)dt;
+	unsigned b = latency_bucket(dt);
 
-	if (dt >= 4) {
-		int msb = 63 - __builtin_clzll(dt);
-
-		b = 4 * (unsigned)(msb - 1) + (unsigned)((dt >> (msb - 2)) & 3);
-	}
-	if (b >= RELAY_BATCH_HIST)
-		b = RELAY_BATCH_HIST - 1;
 	/* Only this thread writes: a relaxed load + store is an increment. */
 	atomic_store_explicit(&r->stats.batch_hist[b],
 			      atomic_load_explicit(&r->stats.batch_hist[b], memory_order_relaxed) + 1,

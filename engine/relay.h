@@ -18,6 +18,7 @@
 
 #include "engine/callview.h"
 #include "engine/control.h"
+#include "engine/latency.h"
 #include "engine/prompts.h"
 #include "engine/worker.h"
 #include "policy/config.h"
@@ -28,7 +29,7 @@
 #define RELAY_CALLS_PER_PAIR	64
 #define RELAY_STAGE		4	/* blocks kept per side while pairing frames */
 #define RELAY_SPACE_RESUME_BYTES	(256ull << 20)	/* free space at which recording resumes after ENOSPC */
-#define RELAY_BATCH_HIST	128	/* buckets of relay_stats.batch_hist */
+#define RELAY_BATCH_HIST	LATENCY_BUCKETS	/* buckets of relay_stats.batch_hist */
 
 enum call_dir { CALL_IN, CALL_OUT };	/* IN: carrier → PBX */
 enum call_state { CALL_SETUP, CALL_ALERTING, CALL_ACTIVE, CALL_CLEARING };
@@ -123,12 +124,7 @@ struct relay_stats {
 	_Atomic unsigned long recordings_started;
 	_Atomic uint64_t batch_ns_max;	/* worst time from wake-up to last pass-through write */
 	_Atomic unsigned long late_batches;	/* batches over 20 ms */
-	/*
-	 * Every batch's time (wake-up to last pass-through write), log2 with 4
-	 * sub-buckets per octave, in ns: bucket b < 4 holds b ns; above, b holds
-	 * [(4 + b % 4) << (b / 4 - 1), (5 + b % 4) << (b / 4 - 1)). The last
-	 * bucket also takes everything longer (≥ 7.5 s). Fixed size, no allocation.
-	 */
+	/* Every batch's time (wake-up to last pass-through write): engine/latency.h buckets. */
 	_Atomic unsigned long batch_hist[RELAY_BATCH_HIST];
 	_Atomic unsigned long calls_at_shutdown;	/* calls still up when the stop came */
 	_Atomic unsigned long unannounced, unannounced_alarms;

@@ -2,7 +2,9 @@
 #include "engine/stats.h"
 
 #include <stdio.h>
+#include <time.h>
 
+#include "engine/latency.h"
 #include "engine/textout.h"
 
 /* One figure, described once and rendered in every format. */
@@ -14,12 +16,37 @@ struct figure {
 
 #define LOAD(x) atomic_load_explicit(&(x), memory_order_relaxed)
 
+/* CPU a thread has used, in ms (its CPU clock, readable from any thread of the process). */
+static unsigned long long thread_cpu_ms(pthread_t t)
+{
+	clockid_t cid;
+	struct timespec ts;
+
+	if (pthread_getcpuclockid(t, &cid) != 0 || clock_gettime(cid, &ts) != 0)
+		return 0;
+	return (unsigned long long)ts.tv_sec * 1000 + (unsigned long long)ts.tv_nsec / 1000000;
+}
+
+/* The q-quantile of a histogram some other thread fills (a plain or atomic array: a torn read blurs it). */
+static unsigned long long quantile_us(const unsigned long *hist, double q)
+{
+	unsigned long total = 0;
+
+	for (unsigned b = 0; b < LATENCY_BUCKETS; b++)
+		total += hist[b];
+	return latency_quantile_ns(hist, total, q) / 1000;
+}
+
 static int collect(const struct stats_sources *src, struct figure *f, int max)
 {
 	const struct relay_stats *s = &src->relay->stats;
 	unsigned long rec_started = 0, rec_complete = 0, rec_failed = 0, never = 0, frames = 0;
-	unsigned long long written = 0, sync_max = 0;
+	unsigned long long written = 0, sync_max = 0, workers_cpu = 0, inflight = 0;
+	unsigned long sync_hist[LATENCY_BUCKETS] = { 0 }, batch_hist[LATENCY_BUCKETS];
 	int n = 0;
+
+	for (unsigned b = 0; b < LATENCY_BUCKETS; b++)
+		batch_hist[b] = LOAD(s->batch_hist[b]);
 
 	for (int i = 0; i < src->nworkers; i++) {
 		const struct worker *w = &src->workers[i];
@@ -33,6 +60,10 @@ static int collect(const struct stats_sources *src, struct figure *f, int max)
 		written += w->writer.stats.bytes_written;
 		if (w->writer.stats.sync_ns_max > sync_max)
 			sync_max = w->writer.stats.sync_ns_max;
+		for (unsigned b = 0; b < LATENCY_BUCKETS; b++)
+			sync_hist[b] += w->writer.stats.sync_hist[b];
+		inflight += w->writer.inflight;
+		workers_cpu += thread_cpu_ms(w->thread);
 	}
 #define FIG(n_, h_, v_) do { if (n < max) f[n++] = (struct figure){ n_, h_, (unsigned long long)(v_) }; } while (0)
 	FIG("calls_in", "inbound calls relayed", LOAD(s->calls_in));
@@ -71,8 +102,15 @@ static int collect(const struct stats_sources *src, struct figure *f, int max)
 	FIG("frames_dropped", "recording frames dropped (worker ring full)", LOAD(s->frames_dropped_ring));
 	FIG("late_batches", "relay batches over 20 ms", LOAD(s->late_batches));
 	FIG("worst_batch_us", "worst relay batch, wake-up to last pass-through write", LOAD(s->batch_ns_max) / 1000);
+	FIG("batch_p99_us", "relay batch time, 99th percentile (at most 25 % high)", quantile_us(batch_hist, 0.99));
+	FIG("relay_cpu_ms", "CPU the relay thread used", src->relay_thread ? thread_cpu_ms(src->relay_thread) : 0);
+	FIG("encoder_cpu_ms", "CPU the recording workers used (decode, DSP, Opus, sealing)", workers_cpu);
+	FIG("io_inflight", "writes and fdatasyncs queued in io_uring now", inflight);
 	FIG("bytes_written", "recording bytes written", written);
 	FIG("fdatasync_max_us", "slowest fdatasync", sync_max / 1000);
+	FIG("fdatasync_p99_us", "fdatasync time, 99th percentile (at most 25 % high)", quantile_us(sync_hist, 0.99));
+	if (src->retention_backlog >= 0)
+		FIG("retention_backlog", "expired recordings not yet purged (held ones excluded)", src->retention_backlog);
 	if (src->disk) {
 		/* As the disk watcher last saw it: statvfs() may block, and this is the control thread. */
 		FIG("disk_free_bytes", "free space for recordings", LOAD(src->disk->free_bytes));
@@ -131,9 +169,9 @@ size_t stats_render_spans(const struct stats_sources *src, enum stats_format for
 
 size_t stats_render(const struct stats_sources *src, enum stats_format format, char *buf, size_t size)
 {
-	struct figure f[48];
+	struct figure f[64];
 	struct textout o = textout_init(buf, size);
-	int n = collect(src, f, 48);
+	int n = collect(src, f, 64);
 	const struct relay *r = src->relay;
 
 	switch (format) {

@@ -8,6 +8,7 @@
 #ifndef TRUNKREC_ENGINE_STATS_H
 #define TRUNKREC_ENGINE_STATS_H
 
+#include <pthread.h>
 #include <stddef.h>
 
 #include "engine/diskwatch.h"
@@ -21,6 +22,8 @@ struct stats_sources {
 	const struct worker *workers;
 	int nworkers;
 	struct diskwatch *disk;		/* the recordings disk; may be NULL */
+	pthread_t relay_thread;		/* for its CPU clock */
+	long long retention_backlog;	/* expired recordings not yet purged; < 0: unknown */
 };
 
 /* Render into buf (NUL-terminated, truncated at size). Returns the length written. */

@@ -167,6 +167,7 @@ static void complete(struct writer *w, struct wop *op, int res)
 
 		if (ns > w->stats.sync_ns_max)
 			w->stats.sync_ns_max = ns;
+		w->stats.sync_hist[latency_bucket(ns)]++;
 		w->stats.syncs++;
 		/* -ECANCELED: its write came up short and was resubmitted with a new sync. */
 		if (res < 0 && res != -ECANCELED)

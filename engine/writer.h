@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "engine/latency.h"
+
 struct wfile;
 
 /* Called once a closed file is finished: renamed (ok) or left failed. */
@@ -32,6 +34,7 @@ struct writer_stats {
 	uint64_t writes, syncs;
 	uint64_t failures;
 	uint64_t sync_ns_max;
+	unsigned long sync_hist[LATENCY_BUCKETS];	/* every fdatasync's time (engine/latency.h) */
 };
 
 struct writer {

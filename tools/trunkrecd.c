@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "engine/audit.h"
+#include "engine/latency.h"
 #include "engine/manage.h"
 #include "engine/catalog.h"
 #include "engine/log.h"
@@ -101,34 +102,6 @@ static int load_public_key(const char *path, uint8_t pk[VAULT_PK_BYTES])
 	return 0;
 }
 
-/* Lower and upper bound of a batch_hist bucket, in ns (engine/relay.h). */
-static uint64_t batch_bucket_lo(unsigned b)
-{
-	return b < 4 ? b : (uint64_t)(4 + b % 4) << (b / 4 - 1);
-}
-
-static uint64_t batch_bucket_hi(unsigned b)
-{
-	return b < 4 ? b + 1 : (uint64_t)(5 + b % 4) << (b / 4 - 1);
-}
-
-/* The q-quantile of the batch times, as its bucket's upper bound (≤ 25 % over). */
-static uint64_t batch_quantile_ns(const unsigned long *hist, unsigned long total, double q)
-{
-	unsigned long want = (unsigned long)((double)total * q + 0.5), seen = 0;
-
-	if (!total)
-		return 0;
-	if (want < 1)
-		want = 1;
-	for (unsigned b = 0; b < RELAY_BATCH_HIST; b++) {
-		seen += hist[b];
-		if (seen >= want)
-			return batch_bucket_hi(b);
-	}
-	return batch_bucket_hi(RELAY_BATCH_HIST - 1);
-}
-
 /* Batch latency: percentiles, then the non-empty buckets as lo_ns:count for plots (bench/run). */
 static void print_batch_latency(struct relay *r)
 {
@@ -139,8 +112,8 @@ static void print_batch_latency(struct relay *r)
 		total += hist[b];
 	}
 	uint64_t max = atomic_load(&r->stats.batch_ns_max), q[3] = {
-		batch_quantile_ns(hist, total, 0.50), batch_quantile_ns(hist, total, 0.99),
-		batch_quantile_ns(hist, total, 0.999) };
+		latency_quantile_ns(hist, total, 0.50), latency_quantile_ns(hist, total, 0.99),
+		latency_quantile_ns(hist, total, 0.999) };
 
 	for (int i = 0; i < 3; i++)
 		q[i] = q[i] < max ? q[i] : max;	/* a bucket's bound may pass the true worst */
@@ -150,7 +123,7 @@ static void print_batch_latency(struct relay *r)
 	for (unsigned b = 0, first = 1; b < RELAY_BATCH_HIST; b++) {
 		if (!hist[b])
 			continue;
-		printf("%s%llu:%lu", first ? "" : ",", (unsigned long long)batch_bucket_lo(b), hist[b]);
+		printf("%s%llu:%lu", first ? "" : ",", (unsigned long long)latency_bucket_lo(b), hist[b]);
 		first = 0;
 	}
 	printf("\n");
@@ -274,6 +247,7 @@ static void print_summary(struct relay *r, struct worker *workers, int nworkers)
 struct report_sources {
 	struct stats_sources stats;
 	struct callview *calls;
+	struct manage *manage;		/* the control thread's catalog connection: the retention backlog */
 };
 
 static struct report_sources report_sources;
@@ -292,6 +266,7 @@ static size_t render_report(void *userdata, const char *what, const char *format
 		return callview_render(src->calls, f == STATS_JSON ? CALLVIEW_JSON : CALLVIEW_TEXT, buf, size);
 	if (!strcmp(what, "spans"))
 		return stats_render_spans(&src->stats, f, buf, size);
+	src->stats.retention_backlog = src->manage ? manage_retention_backlog(src->manage, (int64_t)time(NULL)) : -1;
 	return stats_render(&src->stats, f, buf, size);
 }
 
@@ -467,7 +442,8 @@ int main(int argc, char **argv)
 		}
 	}
 	/* Before the control socket opens: its first stats request reads these. */
-	report_sources = (struct report_sources){ { &relay, workers, nworkers, &disk }, &relay.view };
+	report_sources = (struct report_sources){ { &relay, workers, nworkers, &disk, pthread_self(), -1 }, &relay.view,
+						  &manage };
 	if (cfg.control_socket[0]) {
 		char dir[CONFIG_PATH_MAX];
 		char *slash;

@@ -81,6 +81,20 @@ for b in bad: print("operator: FAIL:", b)
 sys.exit(1 if bad else 0)
 PY
 
+# The figures operators size and watch the box by, during live calls.
+trunkrec stats --json > "$tmp/stats.json"
+python3 - "$tmp/stats.json" <<'PY' || failures=$((failures + 1))
+import json, sys
+s = json.load(open(sys.argv[1]))
+bad = [k for k in ("relay_cpu_ms", "encoder_cpu_ms", "batch_p99_us", "frames_encoded", "disk_free_bytes")
+       if not s.get(k, 0) > 0]
+bad += [k for k in ("io_inflight", "fdatasync_p99_us", "late_batches", "span_alarms") if k not in s]
+if s.get("retention_backlog") != 0: bad.append(f"retention_backlog {s.get('retention_backlog')}")
+if not s.get("fdatasync_p99_us", 0) <= max(s.get("fdatasync_max_us", 0) * 1.25, 1): bad.append("fdatasync p99 above its max")
+for b in bad: print("operator: FAIL: stats:", b)
+sys.exit(1 if bad else 0)
+PY
+
 # The disk-low alarm: a log line and the stats figures.
 grep -q "ALARM recordings disk $tmp/rec low: .* MB free, below disk_low_mb = 16777216" "$tmp/trunkrecd.err" ||
 	fail "no disk-low ALARM line: $(grep -i disk "$tmp/trunkrecd.err" | head -2)"
