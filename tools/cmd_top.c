@@ -149,10 +149,10 @@ static void build_frame(struct frame *f, const char *socket_path, unsigned inter
 	frame_line(f, cols, line,
 		   (size_t)snprintf(line, sizeof(line),
 				    "calls active %lld   recordings complete %lld failed %lld   late batches %lld"
-				    "   disk free %lld MB",
+				    " (p99 %lld us)   disk free %lld MB",
 				    stats_figure(stats, "calls_active"), stats_figure(stats, "recordings_complete"),
 				    stats_figure(stats, "recordings_failed"), stats_figure(stats, "late_batches"),
-				    stats_figure(stats, "disk_free_bytes") >> 20));
+				    stats_figure(stats, "batch_p99_us"), stats_figure(stats, "disk_free_bytes") >> 20));
 	frame_line(f, cols, "", 0);
 	if (ctlclient_call(socket_path, "spans text", spans, sizeof(spans)) == 0)
 		frame_lines(f, cols, spans, rows / 3);
