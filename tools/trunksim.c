@@ -634,6 +634,22 @@ static void line_down_tick(struct sim *sim, uint64_t tick)
 	}
 }
 
+/* At exit: a line still taken away comes back (a DAHDI span would stay destroyed otherwise). */
+static void line_down_restore(struct sim *sim)
+{
+	for (int i = 0; i < sim->opt.nline_down; i++) {
+		struct sim_line_down *ld = &sim->opt.line_down[i];
+
+		if (ld->down) {
+			int rc = sim->cardops->port_up(sim->card, sim->pairs[ld->pair].end[ld->side].port);
+
+			fprintf(stderr, "trunksim: at exit: line of pair %d %s side up%s%s\n", ld->pair + 1,
+				end_name[ld->side], rc ? ": " : "", rc ? strerror(-rc) : "");
+			ld->down = false;
+		}
+	}
+}
+
 static void calls_tick(struct sim *sim)
 {
 	uint64_t tick = sim->cardops->tick(sim->card);
@@ -1453,6 +1469,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	rc = run(&sim);
+	line_down_restore(&sim);
 	calls_close(&sim, rc == -EINTR ? "interrupted" : rc == -ETIMEDOUT ? "timeout" : "error");
 	if (rc && rc != -EINTR && rc != -ETIMEDOUT)
 		fprintf(stderr, "trunksim: event loop failed: %s\n", strerror(-rc));

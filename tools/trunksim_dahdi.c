@@ -350,9 +350,11 @@ static int dcard_port_up(void *card, int port)
 
 	if (rc)
 		return rc;
+	/* A new span's channels have no type yet (-ENOLINK): this gives them theirs. */
 	rc = dahdi_span_map(span, &p->map);
 	if (rc && rc != -ENOLINK)
 		return rc;
+	rc = 0;
 	ctl = open("/dev/dahdi/ctl", O_RDWR | O_CLOEXEC);
 	if (ctl < 0)
 		return -errno;
