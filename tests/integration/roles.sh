@@ -76,6 +76,40 @@ while read -r uid gid role wants; do
 done <<MATRIX
 $matrix
 MATRIX
+# Garbage on the socket (random bytes, NULs, overlong lines, half commands, many
+# clients at once) gets error answers or a closed connection, never a crash.
+python3 - "$tmp/control" <<'PY' || fail "the control socket did not survive garbage"
+import os, random, socket, sys
+random.seed(5)
+words = [b"pause", b"resume", b"mask", b"discard", b"hold", b"purge", b"stats", b"calls", b"json", b"audit",
+         b"call=", b"number=", b"on", b"off", b"verify", b" ", b"\t", b"\r", b"\x00", b"=", b"99999999999"]
+clients = []
+for i in range(40):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(sys.argv[1])
+    s.settimeout(0.5)
+    clients.append(s)
+for round in range(300):
+    s = random.choice(clients)
+    if random.random() < 0.3:
+        line = os.urandom(random.randint(1, 600))
+    else:
+        line = b"".join(random.choice(words) for _ in range(random.randint(1, 12)))
+    try:
+        s.sendall(line + b"\n")
+    except OSError:
+        pass
+for s in clients:
+    s.close()
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+s.settimeout(5)
+s.sendall(b"ping\n")
+answer = s.recv(100)
+sys.exit(0 if answer == b"ok pong\n" else 1)
+PY
+kill -0 "$rec_pid" 2>/dev/null || fail "trunkrecd died on garbage: $(tail -3 "$tmp/trunkrecd.err")"
+
 # Every refusal is audited (written before the answer), with the uid.
 want_refusals=$(echo "$matrix" | awk '{ for (i = 4; i <= NF; i++) n += ($i == "r") } END { print n }')
 got_refusals=$(grep -c 'action=refused.*needs' "$tmp/audit.log" || true)
