@@ -32,6 +32,7 @@ static void count_outcome(struct relay *r, struct call *c, enum gate_outcome out
 	if (c->line_counted || outcome == GATE_OUTCOME_PENDING || c->pset != r->policy)
 		return;		/* a call of an older generation: its lines were reset with the reload */
 	c->line_counted = true;
+	callview_lines_changed(&r->view);
 	if (outcome == GATE_OUTCOME_NOT_ANNOUNCED)
 		atomic_fetch_add(&r->stats.unannounced, 1);
 	else if (outcome == GATE_OUTCOME_STOPPED_AT_TRANSFER)

@@ -83,16 +83,33 @@ static void view_of(struct call_view *cv, const struct call *c, uint64_t now_ms)
 	policy_words(c, cv->policy, sizeof(cv->policy));
 }
 
+static void line_of(struct line_view *lv, const char *rule, const struct policy_line_state *s)
+{
+	snprintf(lv->rule, sizeof(lv->rule), "%s", rule);
+	lv->announced = s->announced_total;
+	lv->unannounced = s->unannounced_total;
+	lv->unannounced_in_a_row = s->unannounced_in_a_row;
+	lv->alarm = s->alarm;
+}
+
 void callview_publish(struct callview *v, const struct relay *r, uint64_t now_ms)
 {
+	const struct policy_rules *rules = r->policy ? &r->policy->cfg.rules : NULL;
 	int n = 0;
 
-	if (now_ms < v->published_ms + CALLVIEW_PERIOD_MS || pthread_mutex_trylock(&v->lock) != 0)
+	if ((now_ms < v->published_ms + CALLVIEW_PERIOD_MS && !v->lines_changed) || pthread_mutex_trylock(&v->lock) != 0)
 		return;
+	v->lines_changed = false;
 	for (int i = 0; i < r->ncalls && n < CALLVIEW_MAX; i++)
 		if (r->calls[i].used)
 			view_of(&v->calls[n++], &r->calls[i], now_ms);
 	v->n = n;
+	/* The lines of the running generation: counters start again at a reload, as the relay's do. */
+	n = 0;
+	for (int i = 0; rules && i < rules->n; i++)
+		line_of(&v->lines[n++], rules->rule[i].name, &r->lines[i]);
+	line_of(&v->lines[n++], "default", &r->lines[POLICY_MAX_RULES]);
+	v->nlines = n;
 	v->published_ms = now_ms;
 	pthread_mutex_unlock(&v->lock);
 }
@@ -123,6 +140,17 @@ static void render_text(const struct callview *v, struct textout *o)
 			    c->state, c->ts_a, c->ts_b, c->calling, c->called,
 			    c->connected_s / 60, c->connected_s % 60, c->policy);
 	}
+}
+
+int callview_lines(struct callview *v, struct line_view *ret)
+{
+	int n;
+
+	pthread_mutex_lock(&v->lock);
+	n = v->nlines;
+	memcpy(ret, v->lines, (size_t)n * sizeof(*ret));
+	pthread_mutex_unlock(&v->lock);
+	return n;
 }
 
 /* By pair, then oldest call first: what a person scanning the list expects. */

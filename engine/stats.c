@@ -167,6 +167,43 @@ size_t stats_render_spans(const struct stats_sources *src, enum stats_format for
 	return o.len;
 }
 
+/* Per line (rule): announced and unannounced calls, the alarm. "not announced per line" for operators. */
+static void lines_render(const struct stats_sources *src, enum stats_format format, struct textout *o)
+{
+	static struct line_view lines[CALLVIEW_LINES];	/* the control thread's; too big for its stack */
+	int n = src->view ? callview_lines(src->view, lines) : 0;
+
+	switch (format) {
+	case STATS_JSON:
+		textout_put(o, ",\"lines\":[");
+		for (int i = 0; i < n; i++) {
+			textout_put(o, "%s{\"rule\":", i ? "," : "");
+			textout_json_string(o, lines[i].rule);
+			textout_put(o, ",\"announced\":%lu,\"unannounced\":%lu,\"unannounced_in_a_row\":%lu,\"alarm\":%d}",
+				    lines[i].announced, lines[i].unannounced, lines[i].unannounced_in_a_row,
+				    lines[i].alarm);
+		}
+		textout_put(o, "]");
+		break;
+	case STATS_PROMETHEUS:
+		textout_put(o, "# HELP trunkrec_line_unannounced calls of this rule not announced (nothing stored)\n"
+			       "# TYPE trunkrec_line_unannounced counter\n");
+		for (int i = 0; i < n; i++)
+			textout_put(o, "trunkrec_line_unannounced{rule=\"%s\"} %lu\n", lines[i].rule, lines[i].unannounced);
+		textout_put(o, "# HELP trunkrec_line_alarm 1 while the rule's unannounced-line alarm is up\n"
+			       "# TYPE trunkrec_line_alarm gauge\n");
+		for (int i = 0; i < n; i++)
+			textout_put(o, "trunkrec_line_alarm{rule=\"%s\"} %d\n", lines[i].rule, lines[i].alarm);
+		break;
+	case STATS_TEXT:
+		textout_put(o, "%-20s %10s %12s %9s  %s\n", "line (rule)", "announced", "unannounced", "in a row", "alarm");
+		for (int i = 0; i < n; i++)
+			textout_put(o, "%-20s %10lu %12lu %9lu  %s\n", lines[i].rule, lines[i].announced,
+				    lines[i].unannounced, lines[i].unannounced_in_a_row, lines[i].alarm ? "ALARM" : "-");
+		break;
+	}
+}
+
 size_t stats_render(const struct stats_sources *src, enum stats_format format, char *buf, size_t size)
 {
 	struct figure f[64];
@@ -180,6 +217,7 @@ size_t stats_render(const struct stats_sources *src, enum stats_format format, c
 		spans_json(r, &o);
 		for (int i = 0; i < n; i++)
 			textout_put(&o, ",\"%s\":%llu", f[i].name, f[i].value);
+		lines_render(src, format, &o);
 		textout_put(&o, "}\n");
 		break;
 	case STATS_PROMETHEUS:
@@ -191,9 +229,12 @@ size_t stats_render(const struct stats_sources *src, enum stats_format format, c
 			for (int s = 0; s < 2; s++)
 				textout_put(&o, "trunkrec_span_up{pair=\"%s\",port=\"%c\"} %d\n", r->pairs[i].cfg->name,
 					    s ? 'B' : 'A', LOAD(r->stats.span[i].port_up[s]) ? 1 : 0);
+		lines_render(src, format, &o);
 		break;
 	case STATS_TEXT:
 		spans_text(r, &o);
+		textout_put(&o, "\n");
+		lines_render(src, format, &o);
 		textout_put(&o, "\n");
 		for (int i = 0; i < n; i++)
 			textout_put(&o, "%-28s %14llu  %s\n", f[i].name, f[i].value, f[i].help);

@@ -22,6 +22,7 @@ struct stats_sources {
 	const struct worker *workers;
 	int nworkers;
 	struct diskwatch *disk;		/* the recordings disk; may be NULL */
+	struct callview *view;		/* the relay's snapshot: per-line policy figures; may be NULL */
 	pthread_t relay_thread;		/* for its CPU clock */
 	long long retention_backlog;	/* expired recordings not yet purged; < 0: unknown */
 };

@@ -442,7 +442,7 @@ int main(int argc, char **argv)
 		}
 	}
 	/* Before the control socket opens: its first stats request reads these. */
-	report_sources = (struct report_sources){ { &relay, workers, nworkers, &disk, pthread_self(), -1 }, &relay.view,
+	report_sources = (struct report_sources){ { &relay, workers, nworkers, &disk, &relay.view, pthread_self(), -1 }, &relay.view,
 						  &manage };
 	if (cfg.control_socket[0]) {
 		char dir[CONFIG_PATH_MAX];

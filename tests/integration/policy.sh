@@ -89,6 +89,8 @@ rec_pid=$!
 sim_status=0
 wait "$sim_pid" || sim_status=$?
 sim_pid=""
+sleep 0.5	# the relay's snapshot (per-line figures) is at most 250 ms old
+"$trunkrec" stats --json --socket "$control" > "$tmp/stats.json" 2>&1 || fail "stats: $(cat "$tmp/stats.json")"
 kill -TERM "$rec_pid" 2>/dev/null || fail "trunkrecd died during the run"
 rec_status=0
 wait "$rec_pid" || rec_status=$?
@@ -157,6 +159,11 @@ announce-absent|announce-truncated)
 	[ "${unannounced:-0}" -ge "$scenario_calls" ] ||
 		fail "trunkrecd counted ${unannounced:-0} unannounced calls, trunksim placed $scenario_calls"
 	grep -q 'ALARM .*rule scenario' "$tmp/trunkrecd.err" || fail "no unannounced-line alarm for rule scenario"
+	# ... and per line in stats: this rule's calls unannounced, its alarm up.
+	python3 -c 'import json, sys
+line = [l for l in json.load(open(sys.argv[1]))["lines"] if l["rule"] == "scenario"]
+sys.exit(0 if line and line[0]["unannounced"] >= int(sys.argv[2]) and line[0]["alarm"] == 1 else 1)' \
+		"$tmp/stats.json" "$scenario_calls" || fail "stats lines: $(grep -o '"lines":.*' "$tmp/stats.json")"
 	;;
 esac
 # Logs never hold a whole phone number (nor, so, any digits keyed).
