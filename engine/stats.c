@@ -101,8 +101,10 @@ static int collect(const struct stats_sources *src, struct figure *f, int max)
 	FIG("frames_encoded", "stereo frames encoded", frames);
 	FIG("frames_dropped", "recording frames dropped (worker ring full)", LOAD(s->frames_dropped_ring));
 	FIG("late_batches", "relay batches over 20 ms", LOAD(s->late_batches));
-	FIG("worst_batch_us", "worst relay batch, wake-up to last pass-through write", LOAD(s->batch_ns_max) / 1000);
-	FIG("batch_p99_us", "relay batch time, 99th percentile (at most 25 % high)", quantile_us(batch_hist, 0.99));
+	FIG("worst_batch_us", "worst relay batch (wake-up to last pass-through write): the most pass-through delay trunkrecd added",
+	    LOAD(s->batch_ns_max) / 1000);
+	FIG("batch_p99_us", "relay batch time, 99th percentile (at most 25 % high): pass-through delay trunkrecd adds",
+	    quantile_us(batch_hist, 0.99));
 	FIG("relay_cpu_ms", "CPU the relay thread used", src->relay_thread ? thread_cpu_ms(src->relay_thread) : 0);
 	FIG("encoder_cpu_ms", "CPU the recording workers used (decode, DSP, Opus, sealing)", workers_cpu);
 	FIG("io_inflight", "writes and fdatasyncs queued in io_uring now", inflight);
