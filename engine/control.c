@@ -252,7 +252,7 @@ static bool audit_discard(struct control *ctl, struct client *cl, const char *li
 	const char *reason = strstr(line, selector) + strlen(selector);
 	char details[CONTROL_LINE + 32];
 
-	reason += strspn(reason, " ");
+	reason += strspn(reason, " \t");
 	if (strncmp(selector, "call=", 5) || !*reason) {
 		answer(cl, "error usage: discard call=ID REASON (the reason goes into the audit log)");
 		return false;
@@ -306,10 +306,10 @@ static void handle_line(struct control *ctl, struct client *cl, char *line, unsi
 	}
 	if (!c->relay_verb) {
 		/* Lifecycle: the whole rest of the line (a reason has spaces). */
-		const char *rest = line + strspn(line, " ") + strlen(verb);
+		const char *rest = line + strspn(line, " \t") + strlen(verb);
 		char text[CONTROL_LINE];
 
-		rest += strspn(rest, " ");
+		rest += strspn(rest, " \t");
 		if (ctl->manage)
 			manage_command(ctl->manage, (uint32_t)cl->uid, verb, rest, text, sizeof(text));
 		else
@@ -321,12 +321,12 @@ static void handle_line(struct control *ctl, struct client *cl, char *line, unsi
 		answer(cl, "error give the call as number=DIGITS or call=ID");
 		return;
 	}
-	if (c->relay_verb == CTL_DISCARD && !audit_discard(ctl, cl, line, arg))
-		return;
 	if (cl->waiting) {
 		answer(cl, "error one command at a time; wait for the answer");
 		return;
 	}
+	if (c->relay_verb == CTL_DISCARD && !audit_discard(ctl, cl, line, arg))
+		return;
 	cl->waiting = ++*next_id ? *next_id : ++*next_id;
 	cl->verb = c->relay_verb;
 	snprintf(cl->selector, sizeof(cl->selector), "%s", arg);
