@@ -162,6 +162,8 @@ struct relay {
 	struct policy_line_state lines[POLICY_MAX_RULES + 1];	/* per rule; the last: the default */
 	bool space_alarmed;
 	uint64_t next_space_check_ms;
+	uint64_t next_chores_ms;	/* housekeeping and worker wakes: not before then */
+	bool chores_owed;		/* a wake-up skipped them: the next epoll_wait ends in time for them */
 	struct relay_stats stats;
 	struct callview view;		/* the live calls, for operators (calls, top) */
 };
