@@ -29,11 +29,14 @@
 #define DAHDI_PORT_NUMBUFS	8
 /*
  * Idle blocks written ahead on each B-channel at open. Every block read is
- * answered by one block written, so the transmit queue keeps this depth: a
- * writer that wakes up to 40 ms late still finds the line fed (no underrun,
- * no idle inserted in the middle of a call's audio).
+ * answered by one block written, so the transmit queue keeps about this
+ * depth. A bridged call's writes to one port follow the reads of the other,
+ * whose 20 ms blocks end at another phase: up to one block of the depth goes
+ * to that. Three leave at least 40 ms for a writer that wakes up late before
+ * DAHDI runs dry and sends idle in the middle of a call (measured in the VM:
+ * docs/dahdi.md). The cost is 60 ms of delay per direction.
  */
-#define DAHDI_PORT_PRIME	2
+#define DAHDI_PORT_PRIME	3
 
 /* A span as system.conf made it: which channel numbers, which is the D-channel. */
 struct dahdi_span_map {
