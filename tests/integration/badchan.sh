@@ -9,21 +9,8 @@ set -eu
 . "$(dirname "$0")/lib.sh"
 it_begin badchan "$1"
 
-mkdir -p "$tmp/card" "$tmp/rec"
-"$build/tools/trunkrec" keygen "$tmp/r.pub" "$tmp/r.sec" >/dev/null
-cat > "$tmp/trunkrecd.conf" <<CONF
-[general]
-recordings = $tmp/rec
-recipient_key = $tmp/r.pub
-control_socket = $tmp/control
-[rule default]
-announcement = upstream
-[pair p1]
-port_a = $tmp/card/a1
-port_b = $tmp/card/b1
-CONF
-"$build/tools/trunkrecd" -c "$tmp/trunkrecd.conf" > "$tmp/trunkrecd.out" 2> "$tmp/trunkrecd.err" &
-rec_pid=$!
+it_config "$tmp/card" 1
+it_start_trunkrecd
 "$build/tests/integration/badchan" "$tmp/card" || fail "the calls did not go as they must (above)"
 kill -0 "$rec_pid" 2>/dev/null || fail "trunkrecd died: $(tail -3 "$tmp/trunkrecd.err")"
 for ts in 16 45 99; do

@@ -50,3 +50,27 @@ it_wait_active() {
 	done
 	echo "${it_active:-0}"
 }
+
+# it_config PORTDIR NPAIRS [EXTRA_GENERAL_LINES]: a recipient key pair ($tmp/r.pub,
+# $tmp/r.sec) and $tmp/trunkrecd.conf for trunkrecd with recordings in $tmp/rec, the
+# control socket $tmp/control, every call recorded from answer (announcement upstream)
+# and NPAIRS pairs on PORTDIR/a1,b1 … (as trunksim --dir PORTDIR makes them).
+it_config() {
+	mkdir -p "$1" "$tmp/rec"
+	"$build/tools/trunkrec" keygen "$tmp/r.pub" "$tmp/r.sec" >/dev/null
+	{
+		printf '[general]\nrecordings = %s\nrecipient_key = %s\ncontrol_socket = %s\n' \
+			"$tmp/rec" "$tmp/r.pub" "$tmp/control"
+		[ -n "${3:-}" ] && printf '%s\n' "$3"
+		printf '[rule default]\nannouncement = upstream\n'
+		for i in $(seq 1 "$2"); do
+			printf '[pair p%d]\nport_a = %s/a%d\nport_b = %s/b%d\n' "$i" "$1" "$i" "$1" "$i"
+		done
+	} > "$tmp/trunkrecd.conf"
+}
+
+# it_start_trunkrecd: start it on $tmp/trunkrecd.conf, output in $tmp/trunkrecd.{out,err}; sets rec_pid.
+it_start_trunkrecd() {
+	"$build/tools/trunkrecd" -c "$tmp/trunkrecd.conf" > "$tmp/trunkrecd.out" 2> "$tmp/trunkrecd.err" &
+	rec_pid=$!
+}

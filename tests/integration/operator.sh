@@ -19,31 +19,14 @@ it_on_exit() { tmux kill-session -t "$session" 2>/dev/null || true; }
 trunkrec() { "$build/tools/trunkrec" "$@" --socket "$tmp/control"; }
 calls=12
 
-mkdir -p "$tmp/sim" "$tmp/rec"
-"$build/tools/trunkrec" keygen "$tmp/r.pub" "$tmp/r.sec" >/dev/null
-cat > "$tmp/trunkrecd.conf" <<CONF
-[general]
-recordings = $tmp/rec
-recipient_key = $tmp/r.pub
-control_socket = $tmp/control
-audit_log = $tmp/audit.log
+it_config "$tmp/sim" 2 "audit_log = $tmp/audit.log
 catalog = $tmp/catalog.db
 ; a floor above any disk's free space: the low-space alarm must go up at once
-disk_low_mb = 16777216
-[rule default]
-announcement = upstream
-[pair p1]
-port_a = $tmp/sim/a1
-port_b = $tmp/sim/b1
-[pair p2]
-port_a = $tmp/sim/a2
-port_b = $tmp/sim/b2
-CONF
+disk_low_mb = 16777216"
 "$trunksim" --dir "$tmp/sim" --pairs 2 --calls $calls --concurrency $calls --rate 20 \
 	--hold 14000 --outbound 50 --report "$tmp/report.tsv" --timeout 40 > "$tmp/trunksim.out" 2> "$tmp/trunksim.err" &
 sim_pid=$!
-"$build/tools/trunkrecd" -c "$tmp/trunkrecd.conf" > "$tmp/trunkrecd.out" 2> "$tmp/trunkrecd.err" &
-rec_pid=$!
+it_start_trunkrecd
 for i in $(seq 1 100); do
 	up=$(trunkrec calls 2>/dev/null | grep -c ' active ' || true)
 	[ "$up" -ge $calls ] && break

@@ -9,27 +9,11 @@ set -eu
 . "$(dirname "$0")/lib.sh"
 it_begin sigterm "$1"
 
-mkdir -p "$tmp/sim" "$tmp/rec"
-"$build/tools/trunkrec" keygen "$tmp/r.pub" "$tmp/r.sec" >/dev/null
-cat > "$tmp/trunkrecd.conf" <<CONF
-[general]
-recordings = $tmp/rec
-recipient_key = $tmp/r.pub
-control_socket = $tmp/control
-[rule default]
-announcement = upstream
-[pair p1]
-port_a = $tmp/sim/a1
-port_b = $tmp/sim/b1
-[pair p2]
-port_a = $tmp/sim/a2
-port_b = $tmp/sim/b2
-CONF
+it_config "$tmp/sim" 2
 "$trunksim" --dir "$tmp/sim" --pairs 2 --calls 30 --concurrency 30 --rate 30 --hold 30000 \
 	--report "$tmp/report.tsv" --timeout 40 > "$tmp/trunksim.out" 2> "$tmp/trunksim.err" &
 sim_pid=$!
-"$build/tools/trunkrecd" -c "$tmp/trunkrecd.conf" > "$tmp/trunkrecd.out" 2> "$tmp/trunkrecd.err" &
-rec_pid=$!
+it_start_trunkrecd
 active=$(it_wait_active 30 "$tmp/control")
 [ "$active" -ge 30 ] || fail "only $active calls came up"
 sleep 2
