@@ -197,8 +197,11 @@ static void on_ring(struct relay *r, struct relay_pair *p, enum side s, pri_even
 	if (!c || !p->link_up[o]) {
 		/* 34: no circuit available; 38: the other side's line is down. */
 		pri_hangup(pri_of(p, s), e->ring.call, c ? PRI_CAUSE_NETWORK_OUT_OF_ORDER : PRI_CAUSE_NORMAL_CIRCUIT_CONGESTION);
-		if (c)
+		if (c) {
+			log_warn("%s: SETUP on port %s refused (cause 38): port %s's D-channel is down", p->cfg->name,
+				 SIDE_NAME(s), SIDE_NAME(o));
 			c->used = false;
+		}
 		atomic_fetch_add(&r->stats.calls_failed, 1);
 		return;
 	}

@@ -125,16 +125,16 @@ static int handle_pair(struct parse_state *ps, struct config_pair *p, const char
 	return 1;
 }
 
-/* A DAHDI port: "span:N" with N a DAHDI span number (DAHDI_MAX_SPANS is 128). */
-static bool dahdi_port_ok(const char *s)
+int config_dahdi_span(const char *spec)
 {
 	char *end;
 	long n;
 
-	if (strncmp(s, "span:", 5) || !isdigit((unsigned char)s[5]))
-		return false;
-	n = strtol(s + 5, &end, 10);
-	return !*end && n >= 1 && n <= 128;
+	/* strtol alone would take "span: 2" and "span:+2". */
+	if (strncmp(spec, "span:", 5) || !isdigit((unsigned char)spec[5]))
+		return 0;
+	n = strtol(spec + 5, &end, 10);
+	return !*end && n >= 1 && n <= 128 ? (int)n : 0;
 }
 
 static struct config_pair *pair_for_section(struct parse_state *ps, const char *section)
@@ -358,7 +358,7 @@ int config_parse(struct config *c, const char *filename, const char *text, char 
 			snprintf(ret_err, errsize, "%s:%d: [pair %s]: port_a and port_b are both required", filename, p->line, p->name);
 			return -EINVAL;
 		}
-		if (p->driver == CONFIG_DRIVER_DAHDI && (!dahdi_port_ok(p->port_a) || !dahdi_port_ok(p->port_b))) {
+		if (p->driver == CONFIG_DRIVER_DAHDI && (!config_dahdi_span(p->port_a) || !config_dahdi_span(p->port_b))) {
 			snprintf(ret_err, errsize, "%s:%d: [pair %s]: driver = dahdi names each port span:N, N the span number "
 				 "of /etc/dahdi/system.conf and /proc/dahdi (1 to 128), e.g. port_a = span:1",
 				 filename, p->line, p->name);

@@ -75,4 +75,11 @@ int config_parse(struct config *c, const char *filename, const char *text,
 
 const char *config_role_name(enum config_role role);
 
+/*
+ * A DAHDI port as a [pair] names it: "span:N", N the span number of
+ * /etc/dahdi/system.conf and /proc/dahdi (1 to 128, DAHDI_MAX_SPANS).
+ * Returns N, or 0 when spec is not that.
+ */
+int config_dahdi_span(const char *spec);
+
 #endif

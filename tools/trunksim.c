@@ -515,6 +515,7 @@ static void handle_event(struct sim *sim, int pair, enum sim_end e, const pri_ev
 	switch (ev->e) {
 	case PRI_EVENT_DCHAN_UP:
 		fe->up = true;
+		fe->up_tick = sim->cardops->tick(sim->card);
 		logv(sim, "%s %d: D-channel up", end_name[e], pair + 1);
 		return;
 	case PRI_EVENT_DCHAN_DOWN:
@@ -604,11 +605,16 @@ static void handle_event(struct sim *sim, int pair, enum sim_end e, const pri_ev
 
 /* ---- per tick ---- */
 
+static bool end_ready(const struct sim *sim, const struct farend *fe)
+{
+	return fe->up && sim->cardops->tick(sim->card) >= fe->up_tick + sim->cardops->link_settle_ticks;
+}
+
 static bool pair_ready(struct sim *sim, int pair)
 {
 	struct pair *p = &sim->pairs[pair];
 
-	return p->end[END_CARRIER].up && p->end[END_PBX].up;
+	return end_ready(sim, &p->end[END_CARRIER]) && end_ready(sim, &p->end[END_PBX]);
 }
 
 /* --line-down: take a port's line away and bring it back, on schedule. */

@@ -253,6 +253,7 @@ struct farend {
 	struct dchan d;
 	int port;			/* card port index */
 	bool up;
+	uint64_t up_tick;		/* when the D-channel last came up */
 	struct simcall *by_ts[SIMCARD_TS];
 	uint64_t rest_until[SIMCARD_TS];	/* tick before which a freed ts is not chosen */
 };
@@ -288,6 +289,15 @@ extern const char *const sim_end_name[2];
  * the card, far_send/far_receive per block, one tick per 20 ms.
  */
 struct sim_card_ops {
+	/*
+	 * Ticks a D-channel must have been up before calls are placed on it. On
+	 * DAHDI the first frame after an open can be lost, so both ends may send
+	 * SABME and one of them answer UA while its own SABME was lost: it stays
+	 * in awaiting-establishment, drops our I-frames until its T200 (1 s)
+	 * runs out, then resets the link, clearing the calls we sent meanwhile
+	 * (Q.921 5.5.1.3, collision of SABMEs). Twice T200 covers it.
+	 */
+	unsigned link_settle_ticks;
 	int (*port_far_fd)(const void *card, int port);
 	int (*port_down)(void *card, int port);		/* loss of signal */
 	int (*port_up)(void *card, int port);

@@ -395,6 +395,7 @@ static void dcard_free(void *card)
 }
 
 const struct sim_card_ops sim_dahdi_ops = {
+	.link_settle_ticks = 100,	/* 2 s: 2 x T200 */
 	.port_far_fd = dcard_port_far_fd,
 	.port_down = dcard_port_down,
 	.port_up = dcard_port_up,

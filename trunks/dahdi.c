@@ -20,6 +20,7 @@
 
 #include <dahdi/user.h>
 
+#include "policy/config.h"
 #include "trunks/port.h"
 
 #define DAHDI_CHANNEL_DEV	"/dev/dahdi/channel"
@@ -28,20 +29,6 @@
 #define DCHAN_NUMBUFS		32	/* frames queued on a D-channel */
 #define DCHAN_BUFSIZE		1024	/* a Q.921 frame is at most 260 bytes + FCS */
 #define MAX_EVENTS_TAKEN	64	/* per call: a bounded loop even if DAHDI keeps queueing */
-
-int dahdi_parse_port(const char *spec, int *ret_span)
-{
-	char *end;
-	long n;
-
-	if (strncmp(spec, "span:", 5))
-		return -EINVAL;
-	n = strtol(spec + 5, &end, 10);
-	if (end == spec + 5 || *end || n < 1 || n > DAHDI_MAX_SPANS)
-		return -EINVAL;
-	*ret_span = (int)n;
-	return 0;
-}
 
 static int sysfs_span_int(int span, const char *attr, int *ret)
 {
@@ -135,12 +122,14 @@ int dahdi_channel_open(int channo, bool hdlc, uint8_t idle)
 	bi.txbufpolicy = DAHDI_POLICY_IMMEDIATE;
 	bi.rxbufpolicy = DAHDI_POLICY_IMMEDIATE;
 	if (hdlc) {
+		/* A frame goes out as soon as it is written: Q.921's timers count from there. */
 		bi.numbufs = DCHAN_NUMBUFS;
 		bi.bufsize = DCHAN_BUFSIZE;
 		if (ioctl(fd, DAHDI_SET_BUFINFO, &bi) < 0)
 			goto fail;
 		return fd;
 	}
+	bi.txbufpolicy = DAHDI_POLICY_HALF_FULL;	/* refills its slack after an underrun: dahdi.h */
 	bi.numbufs = DAHDI_PORT_NUMBUFS;
 	bi.bufsize = PORT_BLOCK;
 	if (ioctl(fd, DAHDI_SET_BLOCKSIZE, &bs) < 0 || ioctl(fd, DAHDI_SET_BUFINFO, &bi) < 0 ||
@@ -249,10 +238,11 @@ int port_open_dahdi(struct port *p)
 {
 	struct dahdi_span_map m;
 	uint8_t idle;
-	int rc = dahdi_parse_port(p->path, &p->span);
+	int rc;
 
-	if (rc)
-		return rc;
+	p->span = config_dahdi_span(p->path);
+	if (!p->span)
+		return -EINVAL;
 	rc = dahdi_span_map(p->span, &m);
 	if (rc)
 		return rc;

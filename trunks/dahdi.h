@@ -28,15 +28,19 @@
 /* Blocks per B-channel buffer ring, both ways: 8 × 20 ms of slack for a stalled reader. */
 #define DAHDI_PORT_NUMBUFS	8
 /*
- * Idle blocks written ahead on each B-channel at open. Every block read is
- * answered by one block written, so the transmit queue keeps about this
- * depth. A bridged call's writes to one port follow the reads of the other,
- * whose 20 ms blocks end at another phase: up to one block of the depth goes
- * to that. Three leave at least 40 ms for a writer that wakes up late before
- * DAHDI runs dry and sends idle in the middle of a call (measured in the VM:
- * docs/dahdi.md). The cost is 60 ms of delay per direction.
+ * Blocks queued ahead on each B-channel's transmit side. Every block read is
+ * answered by one block written, so the queue keeps its depth; a writer that
+ * wakes up late lives on it, and a bridged call's writes follow the reads of
+ * the other span, whose blocks end at another phase. If it runs dry anyway,
+ * a one-for-one writer could never refill it: DAHDI would send idle between
+ * every late block from then on. So the transmit side runs DAHDI's
+ * half-full policy: after an underrun DAHDI holds the transmitter until
+ * half the ring (this depth) is queued again, then carries on with the
+ * slack restored. At open the same number of idle blocks starts it. The
+ * cost is 80 ms of delay per direction, what chan_dahdi's usual
+ * `buffers=4,full` costs (docs/dahdi.md).
  */
-#define DAHDI_PORT_PRIME	3
+#define DAHDI_PORT_PRIME	(DAHDI_PORT_NUMBUFS / 2)
 
 /* A span as system.conf made it: which channel numbers, which is the D-channel. */
 struct dahdi_span_map {
@@ -49,9 +53,6 @@ struct dahdi_span_map {
 	char name[24];		/* "DYN/loc/1:0", "TE8/0/1" */
 };
 
-/* "span:N" → N (1..128). Returns 0 or -EINVAL. */
-int dahdi_parse_port(const char *spec, int *ret_span);
-
 /*
  * Read the span's layout (sysfs basechan/channels, DAHDI_GET_PARAMS per
  * channel, DAHDI_SPANSTAT). Returns 0; -ENOENT when DAHDI is not loaded or
@@ -63,7 +64,8 @@ int dahdi_span_map(int span, struct dahdi_span_map *ret_map);
 /*
  * Open one channel by its global number, non-blocking: DAHDI_SPECIFY, then
  * for a B-channel (hdlc false) 160-byte blocks, DAHDI_PORT_NUMBUFS buffers,
- * overrun events on, DAHDI_PORT_PRIME idle blocks queued; for a D-channel,
+ * overrun events on, transmit held until half full, DAHDI_PORT_PRIME idle
+ * blocks queued; for a D-channel,
  * frame-sized buffers. Returns the fd or -errno.
  */
 int dahdi_channel_open(int channo, bool hdlc, uint8_t idle);

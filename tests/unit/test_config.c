@@ -63,6 +63,37 @@ static void defaults_apply(void **state)
 	assert_int_equal(c.complexity, 2);
 }
 
+/* A pair on a DAHDI card: each port is a span as system.conf numbers them. */
+static void parses_dahdi_pair(void **state)
+{
+	struct config c;
+	char err[256] = "";
+
+	(void)state;
+	assert_int_equal(config_parse(&c, "t.conf", "[pair card]\ndriver = dahdi\nport_a = span:1\nport_b = span:128\n",
+				      err, sizeof(err)), 0);
+	assert_int_equal(c.pairs[0].driver, CONFIG_DRIVER_DAHDI);
+	assert_string_equal(c.pairs[0].port_a, "span:1");
+}
+
+static void names_dahdi_spans(void **state)
+{
+	static const struct {
+		const char *spec;
+		int span;
+	} cases[] = {
+		{ "span:1", 1 }, { "span:2", 2 }, { "span:128", 128 }, { "span:007", 7 },
+		{ "span:0", 0 }, { "span:129", 0 }, { "span:", 0 }, { "span: 2", 0 }, { "span:+2", 0 },
+		{ "span:-1", 0 }, { "span:2x", 0 }, { "Span:2", 0 }, { "2", 0 }, { "/dev/dahdi/chan/001/001", 0 },
+		{ "", 0 },
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+		if (config_dahdi_span(cases[i].spec) != cases[i].span)
+			fail_msg("\"%s\": %d, expected %d", cases[i].spec, config_dahdi_span(cases[i].spec), cases[i].span);
+}
+
 struct bad_case {
 	const char *text;
 	const char *expect[3];	/* substrings the message must contain */
@@ -75,6 +106,9 @@ static const struct bad_case bad_cases[] = {
 	{ "[codec]\nbitrate = 8000\n", { "t.conf:2:", "bitrate", "12000" } },
 	{ "[pair x]\nport_a=/a\nport_b=/b\nswitchtype = isdn\n", { "t.conf:4:", "switchtype", "euroisdn" } },
 	{ "[pair x]\nport_a=/a\nport_b=/b\ndriver = zaptel\n", { "t.conf:4:", "driver", "synthetic or dahdi" } },
+	{ "[pair x]\ndriver = dahdi\nport_a = span:0\nport_b = span:2\n", { "t.conf:2:", "[pair x]", "span:N" } },
+	{ "[pair x]\ndriver = dahdi\nport_a = span:1\nport_b = /dev/dahdi/2\n", { "t.conf:2:", "system.conf", "port_a = span:1" } },
+	{ "[pair x]\ndriver = dahdi\nport_a = span:3\nport_b = span:3\n", { "t.conf:2:", "same span", "two lines" } },
 	{ "[spans]\nx = 1\n", { "t.conf:2:", "[spans]", "unknown section" } },
 	{ "[general]\nrecordings = /r\n", { "t.conf", "no [pair NAME]", "port_a" } },
 	{ "[pair x]\nport_a=/a\n", { "t.conf:2:", "[pair x]", "port_b" } },
@@ -104,6 +138,8 @@ int main(void)
 		cmocka_unit_test(parses_good_file),
 		cmocka_unit_test(defaults_apply),
 		cmocka_unit_test(rejects_bad_files),
+		cmocka_unit_test(parses_dahdi_pair),
+		cmocka_unit_test(names_dahdi_spans),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

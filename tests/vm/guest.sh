@@ -28,6 +28,7 @@ recordings = $T/rec
 recipient_key = $T/recipient.pub
 workers = 1
 control_socket = $T/control
+disk_low_mb = 16
 [rule default]
 announcement = upstream
 [pair p1]
