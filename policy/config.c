@@ -63,6 +63,7 @@ static const struct int_key int_keys[] = {
 	{ "general", "flush_interval_ms", offsetof(struct config, flush_interval_ms), 100, 10000 },
 	{ "general", "purge_interval_s", offsetof(struct config, purge_interval_s), 0, 86400 },
 	{ "general", "disk_low_mb", offsetof(struct config, disk_low_mb), 0, 16 << 20 },
+	{ "general", "relay_priority", offsetof(struct config, relay_priority), 0, 99 },
 	{ "codec", "bitrate", offsetof(struct config, bitrate), 12000, 128000 },
 	{ "codec", "complexity", offsetof(struct config, complexity), 0, 10 },
 };
@@ -324,6 +325,7 @@ void config_defaults(struct config *c)
 	c->flush_interval_ms = 1000;
 	c->purge_interval_s = 3600;
 	c->disk_low_mb = 2048;
+	c->relay_priority = 10;
 	c->bitrate = 24000;
 	c->complexity = 2;
 	policy_rules_init(&c->rules, "");

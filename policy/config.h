@@ -51,6 +51,7 @@ struct config {
 	int workers;			/* recording worker threads; 0 = one per core */
 	int flush_interval_ms;		/* one sealed, fdatasync'ed record per interval */
 	int purge_interval_s;		/* retention runs this often; 0 = never (purge by hand) */
+	int relay_priority;		/* SCHED_FIFO priority of the relay thread; 0 = the normal policy */
 	int disk_low_mb;		/* free space below this raises the disk-low alarm; 0 = never */
 	char log_level[CONFIG_NAME_MAX];
 	int bitrate;

@@ -24,6 +24,7 @@
 #include "engine/recovery.h"
 #include "engine/purger.h"
 #include "engine/relay.h"
+#include "engine/rtprio.h"
 #include "engine/stats.h"
 #include "engine/worker.h"
 #include "policy/config.h"
@@ -496,6 +497,12 @@ int main(int argc, char **argv)
 	signal(SIGHUP, on_signal);
 	log_info("trunkrecd: %d trunk pair(s), %d recording worker(s), recordings in %s",
 		 cfg.npairs, nworkers, cfg.recordings);
+	/* Last, so that no thread started above inherits it: engine/rtprio.h. */
+	if (cfg.relay_priority && (rc = rtprio_enter(cfg.relay_priority)) < 0)
+		log_warn("relay: cannot run at real-time priority %d (%s): pass-through now competes with the "
+			 "encoders for the CPU; give trunkrecd LimitRTPRIO=%d (dist/trunkrecd.service) or CAP_SYS_NICE, "
+			 "or set [general] relay_priority = 0 to run without", cfg.relay_priority, strerror(-rc),
+			 cfg.relay_priority);
 	rc = relay_run(&relay, &stop_requested, &reload_requested);
 	if (cfg.control_socket[0]) {
 		control_stop(&control);

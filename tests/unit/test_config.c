@@ -61,6 +61,7 @@ static void defaults_apply(void **state)
 	assert_int_equal(c.flush_interval_ms, 1000);
 	assert_int_equal(c.bitrate, 24000);
 	assert_int_equal(c.complexity, 2);
+	assert_int_equal(c.relay_priority, 10);
 }
 
 /* A pair on a DAHDI card: each port is a span as system.conf numbers them. */
@@ -113,6 +114,7 @@ static const struct bad_case bad_cases[] = {
 	{ "[general]\nrecordings = /r\n", { "t.conf", "no [pair NAME]", "port_a" } },
 	{ "[pair x]\nport_a=/a\n", { "t.conf:2:", "[pair x]", "port_b" } },
 	{ "[general]\nthis line is junk\n", { "t.conf:2:", "INI", "key = value" } },
+	{ "[general]\nrelay_priority = 100\n", { "t.conf:2:", "relay_priority", "0 to 99" } },
 	{ "[general]\nlog_level = loud\n", { "t.conf:2:", "log_level", "debug" } },
 	{ "[rule x]\nannouncement = maybe\n", { "t.conf:2:", "[rule x] announcement", "play, verify, upstream or none" } },
 };
