@@ -95,10 +95,17 @@ cp "$here/guest.sh" "$here/bench.sh" "$src/tests/integration/checkcalls.sh" "$r/
 cat "$base" "$work/overlay.cpio.gz" > "$work/initrd.gz"
 
 # --- boot: software emulation (KVM hangs a stock kernel on these machines: docs/dahdi.md) ---
+# BENCH_SECS and BENCH_METHODS reach bench.sh through the kernel command line: the
+# kernel hands NAME=VALUE words it does not know to /init as its environment.
+extra=""
+for v in BENCH_SECS BENCH_METHODS; do
+	eval "val=\${$v:-}"
+	if [ -n "$val" ]; then extra="$extra $v=$val"; fi
+done
 start=$(date +%s)
 timeout 600 qemu-system-x86_64 -accel tcg -m 768 -smp 2 -nographic -no-reboot \
 	-kernel "/boot/vmlinuz-$kver" -initrd "$work/initrd.gz" \
-	-append "console=ttyS0 panic=-1 quiet vmtest=$test" > "$work/console.log" 2>&1 &
+	-append "console=ttyS0 panic=-1 quiet vmtest=$test$extra" > "$work/console.log" 2>&1 &
 qemu_pid=$!
 wait "$qemu_pid" || true
 qemu_pid=""
