@@ -251,6 +251,27 @@ static bool fd_event(struct relay *r, struct relay_pair *p, enum side s, int fd,
 }
 
 /*
+ * One block to a B-channel of side s. DAHDI refuses a write while an event
+ * waits on the channel (ELAST, e.g. the underrun that a late block caused):
+ * the event is taken and the write tried again, so that the block is not lost
+ * with it. Returns false when the error showed the line down: port_lost() ran
+ * and the caller's call may be gone.
+ */
+static bool send_block(struct relay *r, struct relay_pair *p, enum side s, int fd, const uint8_t *blk)
+{
+	if (write(fd, blk, PORT_BLOCK) == PORT_BLOCK)
+		return true;
+	if (errno != EAGAIN && errno != EINTR) {
+		if (!fd_event(r, p, s, fd, errno))
+			return false;
+		if (write(fd, blk, PORT_BLOCK) == PORT_BLOCK)
+			return true;
+	}
+	atomic_fetch_add_explicit(&r->stats.blocks_dropped_write, 1, memory_order_relaxed);
+	return true;
+}
+
+/*
  * One B-channel is readable: carry its block across, then stage it for
  * recording. One read per readiness: the fds are level-triggered, so a
  * timeslot with a backlog is reported again by the next epoll_wait, which
@@ -263,6 +284,7 @@ static void bchannel_ready(struct relay *r, struct relay_pair *p, enum side s, i
 	uint8_t blk[PORT_BLOCK];
 	struct call *c = p->by_ts[s][ts];
 	int out;
+	enum side out_side = s;
 	const uint8_t *send;
 	ssize_t n;
 
@@ -291,17 +313,19 @@ static void bchannel_ready(struct relay *r, struct relay_pair *p, enum side s, i
 	} else if (c && c->joined && c->joined->ts[SIDE_A]) {
 		/* Transferred: the two carrier legs talk to each other through us. */
 		out = p->port[SIDE_A].bfd[c->joined->ts[SIDE_A]];
+		out_side = SIDE_A;
 		send = blk;
 	} else if (c && c->bridged && p->port[!s].up) {
 		out = p->port[!s].bfd[c->ts[!s]];
+		out_side = !s;
 		send = blk;
 	} else {
 		/* Nobody to pass it to: keep the line fed with idle. */
 		out = fd;
 		send = idle_block[p->port[s].law];
 	}
-	if (out >= 0 && write(out, send, PORT_BLOCK) != PORT_BLOCK)
-		atomic_fetch_add_explicit(&r->stats.blocks_dropped_write, 1, memory_order_relaxed);
+	if (out >= 0 && !send_block(r, p, out_side, out, send))
+		return;
 	/* Staged before the prompt advances: this block was spoken while the prompt still played. */
 	if (c && c->recording && c->frames_wanted && c->state == CALL_ACTIVE)
 		stage_block(r, c, s, blk);
@@ -311,8 +335,8 @@ static void bchannel_ready(struct relay *r, struct relay_pair *p, enum side s, i
 		/* play mode: one prompt block to the carrier per block the carrier sends: its clock. */
 		const uint8_t *prompt = call_policy_prompt_block(c);
 
-		if (prompt && write(fd, prompt, PORT_BLOCK) != PORT_BLOCK)
-			atomic_fetch_add_explicit(&r->stats.blocks_dropped_write, 1, memory_order_relaxed);
+		if (prompt)
+			send_block(r, p, s, fd, prompt);
 	}
 }
 

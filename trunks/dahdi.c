@@ -135,12 +135,27 @@ int dahdi_channel_open(int channo, bool hdlc, uint8_t idle)
 	if (ioctl(fd, DAHDI_SET_BLOCKSIZE, &bs) < 0 || ioctl(fd, DAHDI_SET_BUFINFO, &bi) < 0 ||
 	    ioctl(fd, DAHDI_BUFFER_EVENTS, &one) < 0)
 		goto fail;
-	for (int i = 0; i < DAHDI_PORT_PRIME; i++) {
+	for (int i = 0, tries = 0; i < DAHDI_PORT_PRIME; i++) {
 		uint8_t blk[PORT_BLOCK];
 
 		memset(blk, idle, sizeof(blk));
-		if (write(fd, blk, sizeof(blk)) != (ssize_t)sizeof(blk))
-			goto fail;
+		if (write(fd, blk, sizeof(blk)) == (ssize_t)sizeof(blk))
+			continue;
+		/*
+		 * DAHDI 2.11 keeps a channel's buffer events on across close, so a
+		 * reopened channel may already have an underrun queued, and writes
+		 * fail with ELAST until it is taken. It is about the previous
+		 * owner's stream: taken, not counted.
+		 */
+		if (errno == ELAST && tries++ < 4) {
+			struct port_counters stale = { 0 };
+
+			if (dahdi_take_events(fd, &stale) == -ENODEV)
+				goto fail;
+			i--;
+			continue;
+		}
+		goto fail;
 	}
 	return fd;
 fail:
