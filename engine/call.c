@@ -91,14 +91,21 @@ static void maybe_free(struct relay *r, struct call *c)
 	c->used = false;
 }
 
-/* Start clearing the side s of a call (we send DISCONNECT there). */
+/*
+ * Start clearing the side s of a call (we send DISCONNECT there). Once: a
+ * second pri_hangup() on a leg in Disconnect Request moves libpri to Release
+ * Request without sending RELEASE, and when the far end's RELEASE then comes
+ * it sends no RELEASE COMPLETE either (a RELEASE collision, Q.931 5.3.4), so
+ * the far end hangs in Release Request until its T308 runs out.
+ */
 static void clear_side(struct relay *r, struct call *c, enum side s, int cause)
 {
 	struct relay_pair *p = c->pair;
 
 	(void)r;
-	if (!c->leg[s])
+	if (!c->leg[s] || c->disconnecting[s])
 		return;
+	c->disconnecting[s] = true;
 	if (p->link_up[s])
 		pri_hangup(pri_of(p, s), c->leg[s], cause);
 	else
@@ -146,6 +153,7 @@ static int place_leg(struct relay *r, struct relay_pair *p, struct call *c, enum
 	if (!ots)
 		return PRI_CAUSE_NORMAL_CIRCUIT_CONGESTION;
 	c->leg[o] = pri_new_call(pri_of(p, o));
+	c->disconnecting[o] = false;
 	sr = pri_sr_new();
 	if (!c->leg[o] || !sr) {
 		if (sr)

@@ -50,6 +50,7 @@ struct call {
 	enum call_dir dir;
 	enum call_state state;
 	q931_call *leg[2];		/* libpri call on each side; NULL once that side is gone */
+	bool disconnecting[2];		/* we sent DISCONNECT on that side: clear_side() only once */
 	int ts[2];			/* timeslot on each side; 0 = none yet */
 	bool ts_offered[2];		/* we proposed ts[side] in our SETUP; not yet confirmed */
 	char calling[40], called[40];	/* E.164 has at most 15 digits */

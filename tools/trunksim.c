@@ -711,7 +711,9 @@ static void calls_tick(struct sim *sim)
 		if (c->leg[0].ended && c->leg[1].ended && !c->ended_ms)
 			c->ended_ms = now;
 		if (c->ended_ms && now - c->ended_ms > RELEASE_GRACE_MS) {
-			/* Both sides cleared; a lost RELEASE must not hold the run. */
+			/* Both sides cleared; a lost RELEASE must not hold the run, but it is counted. */
+			sim->clearing_unanswered++;
+			logv(sim, "call %d: clearing unanswered after %d ms", c->id, RELEASE_GRACE_MS);
 			call_finish(sim, c);
 		} else if (now - c->started_ms > guard) {
 			call_abort(sim, c, "timeout", PRI_CAUSE_RECOVERY_ON_TIMER_EXPIRE);
@@ -914,6 +916,7 @@ static int summarize(struct sim *sim)
 		printf("trunksim: passthrough compared=%lu mismatch=%lu lost=%lu delay_ticks=%" PRId64 "..%" PRId64 "\n",
 		       compared, mismatch, lost, dmin, dmax);
 	printf("trunksim: card underruns=%lu overruns=%lu\n", underruns, overruns);
+	printf("trunksim: clearing unanswered=%lu\n", sim->clearing_unanswered);
 	fflush(stdout);
 	/*
 	 * basic: every block must pass. Scenarios judge pass-through per phase

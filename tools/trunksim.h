@@ -272,6 +272,7 @@ struct sim {
 	int ncalls;			/* slots in calls */
 	int next_call;			/* index of the next main call to place */
 	int active;
+	unsigned long clearing_unanswered;	/* calls finished by RELEASE_GRACE_MS: a RELEASE went unanswered */
 	double next_start_tick;
 	bool dir_created;
 	int64_t start_ms;

@@ -51,6 +51,16 @@ it_wait_active() {
 	echo "${it_active:-0}"
 }
 
+# it_wait_closed DIR: until no recording in DIR is still open (.partial), at most 10 s. The
+# worker closes a recording after the call has ended (FINAL record, fdatasync, rename), so
+# trunksim can exit before the last file is in place.
+it_wait_closed() {
+	for _ in $(seq 1 50); do
+		ls "$1"/*.partial > /dev/null 2>&1 || return 0
+		sleep 0.2
+	done
+}
+
 # it_config PORTDIR NPAIRS [EXTRA_GENERAL_LINES]: a recipient key pair ($tmp/r.pub,
 # $tmp/r.sec) and $tmp/trunkrecd.conf for trunkrecd with recordings in $tmp/rec, the
 # control socket $tmp/control, every call recorded from answer (announcement upstream)

@@ -30,6 +30,10 @@ CONF
 batch() {
 	"$trunksim" --dir "$tmp/sim" --pairs 1 --calls 3 --concurrency 3 --hold 1500 --seed "$1" \
 		--report "$tmp/report$1.tsv" > "$tmp/trunksim$1.out" 2>&1 || fail "batch $1: trunksim failed"
+	it_wait_closed "$tmp/rec"
+	# Every RELEASE answered: a leg cleared twice left the far end waiting for T308.
+	grep -q '^trunksim: clearing unanswered=0$' "$tmp/trunksim$1.out" ||
+		fail "batch $1: $(grep 'clearing unanswered' "$tmp/trunksim$1.out")"
 }
 recordings() { ls "$tmp"/rec/*.trec 2>/dev/null | wc -l; }
 
