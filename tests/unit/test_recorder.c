@@ -311,6 +311,160 @@ static void masked_digits_reach_the_relay_not_the_disk(void **state)
 	spsc_free(&events);
 }
 
+/* The Opus packets of a stream as they came out of the encoder (the two header packets skipped). */
+struct packets {
+	int n;
+	uint8_t data[400][400];
+	long len[400];
+};
+
+static void ogg_packets(const uint8_t *data, size_t len, struct packets *out)
+{
+	ogg_sync_state oy;
+	ogg_stream_state os;
+	ogg_page og;
+	ogg_packet op;
+	int seen = 0;
+	bool started = false;
+
+	ogg_sync_init(&oy);
+	memcpy(ogg_sync_buffer(&oy, (long)len), data, len);
+	ogg_sync_wrote(&oy, (long)len);
+	while (ogg_sync_pageout(&oy, &og) == 1) {
+		if (!started) {
+			ogg_stream_init(&os, ogg_page_serialno(&og));
+			started = true;
+		}
+		ogg_stream_pagein(&os, &og);
+		while (ogg_stream_packetout(&os, &op) == 1) {
+			if (seen++ < 2)
+				continue;	/* OpusHead, OpusTags */
+			assert_true(out->n < 400 && op.bytes <= 400);
+			memcpy(out->data[out->n], op.packet, (size_t)op.bytes);
+			out->len[out->n++] = op.bytes;
+		}
+	}
+	if (started)
+		ogg_stream_clear(&os);
+	ogg_sync_clear(&oy);
+}
+
+struct by_record {
+	struct collected all;
+	int64_t record_granule[64];	/* last granule of each OGG record */
+	int records;
+};
+
+static int collect_by_record(enum vault_record_type type, const uint8_t *plain, size_t len, void *userdata)
+{
+	struct by_record *c = userdata;
+
+	if (type == VAULT_REC_OGG) {
+		ogg_sync_state oy;
+		ogg_page og;
+
+		ogg_sync_init(&oy);
+		memcpy(ogg_sync_buffer(&oy, (long)len), plain, len);
+		ogg_sync_wrote(&oy, (long)len);
+		assert_true(c->records < 64);
+		c->record_granule[c->records] = -1;
+		while (ogg_sync_pageout(&oy, &og) == 1)
+			c->record_granule[c->records] = ogg_page_granulepos(&og);
+		assert_int_equal(oy.fill - oy.returned, 0);	/* whole pages only */
+		ogg_sync_clear(&oy);
+		c->records++;
+	}
+	return collect(type, plain, len, &c->all);
+}
+
+static char done_file[128];
+
+static void remember_file(void *userdata, const struct recording_done *d)
+{
+	(void)userdata;
+	if (!d->started && d->ok)
+		snprintf(done_file, sizeof(done_file), "%s", d->file);
+}
+
+/*
+ * The recorder encodes frames in runs (engine/recorder.c): what reaches the
+ * disk must be exactly what one frame at a time gave, with the store/silence
+ * decision of each frame kept, and each record must end on the flush
+ * interval. Stores switch on frames that are not multiples of the run, and
+ * the flush interval (7) is not one either.
+ */
+static void batching_changes_nothing(void **state)
+{
+	static struct by_record got;
+	static struct packets file_pk, ref_pk;
+	struct writer w;
+	struct recorder_ctx ctx = { .writer = &w, .codec = { 24000, 2 }, .flush_frames = 7, .done = remember_file };
+	struct oggopus *ref;
+	struct bytebuf ref_pages = { 0 };
+	struct recorder *r;
+	enum vault_status status;
+	struct vault_info info;
+	uint8_t carrier[160], pbx[160], *file;
+	char path[256];
+	FILE *f;
+	long len;
+
+	(void)state;
+	memcpy(ctx.recipient_pk, pk, sizeof(pk));
+	assert_int_equal(writer_init(&w, dir, -1), 0);
+	r = recorder_new(&ctx, G711_ALAW, "trunk=batch\n", &plain);
+	assert_non_null(r);
+	ref = oggopus_new(&ctx.codec, 1, &ref_pages);
+	assert_non_null(ref);
+	for (int b = 0; b < 61; b++) {
+		bool store = !((b >= 3 && b < 9) || b == 22 || (b >= 40 && b < 47));
+		int16_t stereo[2 * 160] = { 0 };
+
+		tone_block(carrier, 440 + 10 * b, b);
+		tone_block(pbx, 1300 - 7 * b, b);
+		recorder_frame(r, carrier, pbx, store ? RECORDER_STORE : 0);
+		writer_reap(&w, false);
+		/* The reference: the same frame, decided the same way, encoded at once. */
+		for (int i = 0; store && i < 160; i++) {
+			stereo[2 * i] = g711_alaw_to_linear[carrier[i]];
+			stereo[2 * i + 1] = g711_alaw_to_linear[pbx[i]];
+		}
+		assert_int_equal(oggopus_push(ref, stereo), 0);
+	}
+	recorder_stop(r, "test");
+	while (ctx.completed + ctx.failed == 0)
+		writer_reap(&w, true);
+	writer_exit(&w);
+	assert_int_equal(ctx.completed, 1);
+	assert_true(oggopus_finish(ref, &ref_pages) >= 0);
+
+	snprintf(path, sizeof(path), "%s/%s", dir, done_file);
+	f = fopen(path, "rb");
+	assert_non_null(f);
+	fseek(f, 0, SEEK_END);
+	len = ftell(f);
+	rewind(f);
+	file = malloc((size_t)len);
+	assert_int_equal(fread(file, 1, (size_t)len, f), (size_t)len);
+	fclose(f);
+	assert_int_equal(vault_read(file, (size_t)len, pk, sk, collect_by_record, &got, &status, &info), 0);
+	assert_int_equal(status, VAULT_COMPLETE);
+
+	/* Records end where the flush interval does: 7, 14, … frames (48 kHz granules). */
+	for (int i = 0; i < 61 / 7; i++)
+		assert_int_equal(got.record_granule[i], (int64_t)(i + 1) * 7 * 960);
+	ogg_packets(got.all.oggdata, got.all.ogglen, &file_pk);
+	ogg_packets(ref_pages.data, ref_pages.len, &ref_pk);
+	assert_int_equal(file_pk.n, ref_pk.n);
+	for (int i = 0; i < ref_pk.n; i++) {
+		assert_int_equal(file_pk.len[i], ref_pk.len[i]);
+		assert_memory_equal(file_pk.data[i], ref_pk.data[i], (size_t)ref_pk.len[i]);
+	}
+	oggopus_free(ref);
+	bytebuf_free(&ref_pages);
+	free(file);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -318,6 +472,7 @@ int main(void)
 		cmocka_unit_test(failed_sync_leaves_no_finished_file),
 		cmocka_unit_test(nothing_stored_leaves_nothing),
 		cmocka_unit_test(masked_digits_reach_the_relay_not_the_disk),
+		cmocka_unit_test(batching_changes_nothing),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);
