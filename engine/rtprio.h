@@ -3,13 +3,13 @@
  * The call comes first, on the CPU too. The relay thread carries live audio
  * with about one block (20 ms) of slack on the synthetic card and four on a
  * DAHDI card; the encoders next to it are CPU-bound for as long as there are
- * calls. Under the kernel's fair scheduler a woken relay can wait behind them
- * for several milliseconds: measured, the bench's synthetic card counted
- * underruns at 120 calls with the engine using a quarter of the machine
- * (docs/design.md, "Threads"). So the relay runs SCHED_FIFO at a low real-time
- * priority, as Asterisk does with -p: it preempts the encoders when a block
- * arrives and sleeps again within microseconds. The kernel's real-time
- * throttling (95 % of each second) still bounds a relay gone wrong.
+ * calls, and under the fair scheduler a woken relay can wait behind them. So
+ * the relay runs SCHED_FIFO at a low real-time priority, as Asterisk does
+ * with -p: it preempts the encoders when a block arrives and sleeps again
+ * within microseconds. The kernel's real-time throttling (95 % of each
+ * second) still bounds a relay gone wrong. On the bench's synthetic card the
+ * A/B showed no measurable change either way (docs/design.md, "Threads"):
+ * the card's underruns there come from elsewhere.
  */
 #ifndef TRUNKREC_ENGINE_RTPRIO_H
 #define TRUNKREC_ENGINE_RTPRIO_H
