@@ -282,6 +282,16 @@ static void rx_take(struct sim_rx *rx, uint64_t tick, const uint8_t *block)
 		rx->mismatch++;
 		return;
 	}
+	/*
+	 * A stream joined midway (a transfer): until its first block from
+	 * min_index on has come, an older one was in flight when the signalling
+	 * told us of the join (the audio path runs a tick or two behind it when
+	 * the line is late): neither owed nor wrong. A relay that crossed the
+	 * streams early is still caught: its blocks reach us before the join,
+	 * while we check the old stream.
+	 */
+	if (rx->sync_any && !rx->synced && k < rx->min_index)
+		return;
 	if (k < rx->next || (rx->sync_any && k < rx->min_index)) {
 		/* Already seen, or older than what followed it: duplicated or reordered. */
 		s->ph_mismatch[phase_slot(s->tx_phase[k % SIM_RING])]++;
