@@ -362,6 +362,31 @@ static void realtime_ticks_every_20ms(void **state)
 	assert_true(ms >= 180 && ms <= 400);
 }
 
+/*
+ * A card process that stalls for 5 ticks runs one late tick and then slips:
+ * the next one is a whole tick away, not due at once, which would leave its
+ * clients no time to answer the blocks just sent.
+ */
+static void late_card_slips_instead_of_catching_up(void **state)
+{
+	struct fixture *f = *state;
+	struct simcard_stats st;
+	uint64_t start;
+
+	while (simcard_dispatch(f->card) == 0)
+		;	/* the first tick: the schedule starts from here */
+	start = simcard_tick(f->card);
+	usleep(100 * 1000);
+	assert_int_equal(simcard_dispatch(f->card), 1);
+	assert_int_equal(simcard_tick(f->card), start + 1);
+	simcard_port_stats(f->card, f->index, &st);
+	assert_int_equal(st.ticks_late, 1);
+	/* Catching up would make the next tick due now (0 ms). */
+	assert_true(simcard_timeout_ms(f->card) > 0);
+	assert_int_equal(simcard_dispatch(f->card), 0);
+	assert_int_equal(simcard_tick(f->card), start + 1);
+}
+
 /* Answer every block waiting on fd; returns how many. */
 static int answer_all(int fd)
 {
@@ -433,6 +458,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(dchannel_frames_pass_unchanged, setup_manual, teardown),
 		cmocka_unit_test_setup_teardown(loss_of_signal_and_back, setup_manual, teardown),
 		cmocka_unit_test_setup_teardown(realtime_ticks_every_20ms, setup, teardown),
+		cmocka_unit_test_setup_teardown(late_card_slips_instead_of_catching_up, setup, teardown),
 		cmocka_unit_test_setup_teardown(fast_ticks_on_answers, setup_fast, teardown),
 	};
 
