@@ -14,10 +14,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "engine/dsp.h"
-#include "engine/dtmf.h"
-#include "engine/g711.h"
-#include "engine/prompt.h"
+#include "codec/dsp.h"
+#include "codec/dtmf.h"
+#include "codec/g711.h"
+#include "codec/prompt.h"
 
 #define RATE		8000
 #define SIG_SECONDS	10

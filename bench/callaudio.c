@@ -16,12 +16,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/g711.h"
+#include "codec/g711.h"
 
 #define TONE_AMPLITUDE	6000.0
 #define NOISE		200
 
-/* As tools/trunksim_audio.c. */
+/* As tools/trunksim/trunksim_audio.c. */
 static uint64_t splitmix64(uint64_t *state)
 {
 	uint64_t z = (*state += 0x9e3779b97f4a7c15ULL);

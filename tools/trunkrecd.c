@@ -16,17 +16,17 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "engine/audit.h"
-#include "engine/latency.h"
-#include "engine/manage.h"
-#include "engine/catalog.h"
-#include "engine/log.h"
-#include "engine/recovery.h"
-#include "engine/purger.h"
-#include "engine/relay.h"
-#include "engine/rtprio.h"
-#include "engine/stats.h"
-#include "engine/worker.h"
+#include "store/audit.h"
+#include "base/latency.h"
+#include "ops/manage.h"
+#include "store/catalog.h"
+#include "base/log.h"
+#include "store/recovery.h"
+#include "store/purger.h"
+#include "relay/relay.h"
+#include "base/rtprio.h"
+#include "ops/stats.h"
+#include "record/worker.h"
 #include "policy/config.h"
 #include "trunks/dchan.h"
 
@@ -497,7 +497,7 @@ int main(int argc, char **argv)
 	signal(SIGHUP, on_signal);
 	log_info("trunkrecd: %d trunk pair(s), %d recording worker(s), recordings in %s",
 		 cfg.npairs, nworkers, cfg.recordings);
-	/* Last, so that no thread started above inherits it: engine/rtprio.h. */
+	/* Last, so that no thread started above inherits it: base/rtprio.h. */
 	if (cfg.relay_priority && (rc = rtprio_enter(cfg.relay_priority)) < 0)
 		log_warn("relay: cannot run at real-time priority %d (%s): pass-through now competes with the "
 			 "encoders for the CPU; give trunkrecd LimitRTPRIO=%d (dist/trunkrecd.service) or CAP_SYS_NICE, "

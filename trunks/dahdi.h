@@ -12,7 +12,7 @@
  *   with ELAST until DAHDI_GETEVENT takes them (port_dahdi_event()).
  *
  * The helpers below the port functions are shared with trunksim's DAHDI back
- * end (tools/trunksim_dahdi.c), which drives the far ends through DAHDI too.
+ * end (tools/trunksim/trunksim_dahdi.c), which drives the far ends through DAHDI too.
  *
  * Thread: no state of its own; a port belongs to its caller's thread.
  */

@@ -24,7 +24,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "engine/g711.h"
+#include "codec/g711.h"
 
 #define PORT_MAX_TS	32	/* timeslots 0..31; 0 is framing on E1 */
 #define PORT_BLOCK	160	/* bytes per B-channel block */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * libFuzzer harness for the audit log reader (engine/audit.c).
+ * libFuzzer harness for the audit log reader (store/audit.c).
  *
  * Input byte 0 picks a mode:
  *   0  raw bytes as a whole log;
@@ -21,7 +21,7 @@
 
 #include <sodium.h>
 
-#include "engine/audit.h"
+#include "store/audit.h"
 
 static const char *const actions[] = { "find", "export", "hold", "release", "delete", "purge" };
 

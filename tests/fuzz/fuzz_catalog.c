@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * libFuzzer harness for the catalog's inputs (engine/catalog.c) and the
- * structural recovery walk (engine/recovery.c).
+ * libFuzzer harness for the catalog's inputs (store/catalog.c) and the
+ * structural recovery walk (store/recovery.c).
  *
  * Input byte 0 picks a mode:
  *   0  META text, reason and file name from the input (as a recording's end
@@ -18,9 +18,9 @@
 
 #include <sodium.h>
 
-#include "engine/catalog.h"
-#include "engine/recovery.h"
-#include "engine/vault.h"
+#include "store/catalog.h"
+#include "store/recovery.h"
+#include "record/vault.h"
 
 static struct catalog *cat;
 static uint8_t key[CATALOG_KEY_BYTES];

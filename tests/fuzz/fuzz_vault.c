@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * libFuzzer harness for the vault reader (engine/vault.c).
+ * libFuzzer harness for the vault reader (record/vault.c).
  *
  * Input byte 0 picks a mode:
  *   0  raw bytes as a whole file;
@@ -22,7 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/vault.h"
+#include "record/vault.h"
 
 #define MAXREC 8
 

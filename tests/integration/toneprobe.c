@@ -25,7 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/dsp.h"
+#include "codec/dsp.h"
 
 #define WAV_RATE	8000
 #define WAV_MAX_BYTES	(512u << 20)	/* a test recording is far smaller */

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * engine/audit: the chain verifies as written and every kind of tampering
+ * store/audit: the chain verifies as written and every kind of tampering
  * (edit, delete, reorder, insert, duplicate, forged rewrite behind a signed
  * checkpoint) is caught at the right line. Keys are made at test time.
  */
@@ -18,7 +18,7 @@
 
 #include <sodium.h>
 
-#include "engine/audit.h"
+#include "store/audit.h"
 
 static char dir[64], path[128];
 

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * engine/catalog and retention: rows round-trip; numbers are stored only
+ * store/catalog and retention: rows round-trip; numbers are stored only
  * blinded and the blind index finds a number's recordings and only those;
  * the queue files recordings from other threads; purge with an injected
  * clock removes what expired and keeps what is held; hold, release, delete
@@ -21,10 +21,10 @@
 
 #include <sodium.h>
 
-#include "engine/audit.h"
-#include "engine/catalog.h"
-#include "engine/recorder.h"
-#include "engine/recovery.h"
+#include "store/audit.h"
+#include "store/catalog.h"
+#include "record/recorder.h"
+#include "store/recovery.h"
 
 #define DAY 86400
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* engine/diskwatch: the low-space alarm goes up once below the floor, clears 10 % above it, never flaps. */
+/* store/diskwatch: the low-space alarm goes up once below the floor, clears 10 % above it, never flaps. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -8,7 +8,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "engine/diskwatch.h"
+#include "store/diskwatch.h"
 
 #define MB(n) ((uint64_t)(n) << 20)
 

@@ -10,7 +10,7 @@
 
 #include <math.h>
 
-#include "engine/dsp.h"
+#include "codec/dsp.h"
 
 #define RATE	8000.0
 #define N	8000	/* 1 s: 1 Hz bins, so whole-Hz tones fall on a bin */

@@ -20,9 +20,9 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "engine/dsp.h"
-#include "engine/dtmf.h"
-#include "engine/g711.h"
+#include "codec/dsp.h"
+#include "codec/dtmf.h"
+#include "codec/g711.h"
 
 #define RATE		8000.0
 #define MS(x)		((size_t)((x) * 8))

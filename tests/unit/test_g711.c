@@ -4,7 +4,7 @@
  *
  * The reference decoders below are written from G.711's description
  * (sign, 3-bit segment, 4-bit mantissa; A-law even bits inverted, µ-law all
- * bits inverted and biased by 33) rather than copied from engine/g711.c, so a
+ * bits inverted and biased by 33) rather than copied from codec/g711.c, so a
  * wrong literal in the table can't hide behind the same mistake here.
  */
 #include <stdarg.h>
@@ -13,7 +13,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "engine/g711.h"
+#include "codec/g711.h"
 
 /* A-law: 13-bit magnitude is 2m+1 in segment 0, (2m+33)·2^(e-1) above; ×8 to 16 bits. */
 static int ref_alaw(unsigned int code)

@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* engine/latency: every value lands in a bucket whose bounds hold it; quantiles are at most 25 % high. */
+/* base/latency: every value lands in a bucket whose bounds hold it; quantiles are at most 25 % high. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <setjmp.h>
 #include <cmocka.h>
 
-#include "engine/latency.h"
+#include "base/latency.h"
 
 static void buckets_hold_their_values(void **state)
 {

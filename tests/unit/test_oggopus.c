@@ -23,8 +23,8 @@
 #include <ogg/ogg.h>
 #include <opus/opus.h>
 
-#include "engine/dsp.h"
-#include "engine/oggopus.h"
+#include "codec/dsp.h"
+#include "codec/oggopus.h"
 
 #define SERIAL		0x7472ec01u
 #define SECONDS		3

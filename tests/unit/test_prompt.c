@@ -18,8 +18,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "engine/g711.h"
-#include "engine/prompt.h"
+#include "codec/g711.h"
+#include "codec/prompt.h"
 
 #define RATE		8000.0
 #define MS(x)		((size_t)((x) * 8))

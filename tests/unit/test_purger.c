@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* engine/purger: the daemon's schedule deletes expired recordings, keeps held and current ones, audits. */
+/* store/purger: the daemon's schedule deletes expired recordings, keeps held and current ones, audits. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -11,9 +11,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "engine/audit.h"
-#include "engine/catalog.h"
-#include "engine/purger.h"
+#include "store/audit.h"
+#include "store/catalog.h"
+#include "store/purger.h"
 
 static char dir[64], dbpath[128], logpath[128];
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* engine/recorder: G.711 in, a COMPLETE vault file of Ogg Opus out; a failed disk never yields a finished file. */
+/* record/recorder: G.711 in, a COMPLETE vault file of Ogg Opus out; a failed disk never yields a finished file. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "engine/recorder.h"
+#include "record/recorder.h"
 
 static char dir[64];
 static const struct recorder_opts plain;	/* no DTMF work, no verification */
@@ -387,7 +387,7 @@ static void remember_file(void *userdata, const struct recording_done *d)
 }
 
 /*
- * The recorder encodes frames in runs (engine/recorder.c): what reaches the
+ * The recorder encodes frames in runs (record/recorder.c): what reaches the
  * disk must be exactly what one frame at a time gave, with the store/silence
  * decision of each frame kept, and each record must end on the flush
  * interval. Stores switch on frames that are not multiples of the run, and

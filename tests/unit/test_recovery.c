@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
 /*
- * engine/recovery: a .partial torn at every byte of its last record is
+ * store/recovery: a .partial torn at every byte of its last record is
  * recovered to a file the key holder reads as TRUNCATED with every earlier
  * record; a torn header leaves nothing; and the fault loop: a short
  * recording with the Nth I/O operation failing, for every N, ends COMPLETE
@@ -22,10 +22,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "engine/audit.h"
-#include "engine/catalog.h"
-#include "engine/recorder.h"
-#include "engine/recovery.h"
+#include "store/audit.h"
+#include "store/catalog.h"
+#include "record/recorder.h"
+#include "store/recovery.h"
 
 static char dir[64], recdir[96], dbpath[128], logpath[128];
 static uint8_t pk[VAULT_PK_BYTES], sk[VAULT_SK_BYTES];

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* engine/rtprio: the relay becomes SCHED_FIFO; what it starts afterwards does not. */
+/* base/rtprio: the relay becomes SCHED_FIFO; what it starts afterwards does not. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -9,7 +9,7 @@
 #include <pthread.h>
 #include <sched.h>
 
-#include "engine/rtprio.h"
+#include "base/rtprio.h"
 
 static void *report_policy(void *arg)
 {

@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine/vault.h"
+#include "record/vault.h"
 
 #define MAXREC 16
 /* Header offsets (docs/file-format.md) */

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: GPL-2.0-or-later
-/* engine/writer: io_uring appends land in order, durable files are renamed, failed ones never are. */
+/* record/writer: io_uring appends land in order, durable files are renamed, failed ones never are. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -13,8 +13,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "engine/spsc.h"
-#include "engine/writer.h"
+#include "base/spsc.h"
+#include "record/writer.h"
 
 struct closed_log {
 	int calls;
