@@ -3,12 +3,13 @@
  * Single-producer single-consumer ring of fixed-size messages: how the relay
  * thread hands audio and commands to a recording worker without a lock, a
  * syscall or an allocation per block. The producer never waits: when the ring
- * is full, spsc_push() fails and the caller counts the loss (recording may
+ * is full, spsc_claim() returns NULL and the caller counts the loss (recording may
  * lose audio; the call never does).
  */
 #ifndef TRUNKREC_BASE_SPSC_H
 #define TRUNKREC_BASE_SPSC_H
 
+#include <errno.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -29,7 +30,7 @@ static inline int spsc_init(struct spsc *q, uint32_t count, size_t size)
 {
 	q->buf = calloc(count, size);
 	if (!q->buf)
-		return -12;
+		return -ENOMEM;
 	atomic_init(&q->head, 0);
 	atomic_init(&q->tail, 0);
 	q->mask = count - 1;

@@ -101,20 +101,6 @@ static void send_report(struct control *ctl, struct client *cl, const char *what
 		return;
 }
 
-static bool push_command(struct control *ctl, enum control_verb verb, unsigned id, const char *selector)
-{
-	struct control_cmd *cmd = spsc_claim(&ctl->commands);
-	uint64_t one = 1;
-
-	if (!cmd)
-		return false;
-	cmd->verb = verb;
-	cmd->id = id;
-	snprintf(cmd->selector, sizeof(cmd->selector), "%s", selector);
-	spsc_push(&ctl->commands);
-	return write(ctl->relay_efd, &one, sizeof(one)) == sizeof(one);
-}
-
 static void remember_pause(struct client *cl, const char *selector, bool add)
 {
 	for (int i = 0; i < MAX_PAUSES; i++) {
@@ -330,7 +316,7 @@ static void handle_line(struct control *ctl, struct client *cl, char *line, unsi
 	cl->waiting = ++*next_id ? *next_id : ++*next_id;
 	cl->verb = c->relay_verb;
 	snprintf(cl->selector, sizeof(cl->selector), "%s", arg);
-	if (!push_command(ctl, c->relay_verb, cl->waiting, arg)) {
+	if (!inbox_send(&ctl->inbox, c->relay_verb, cl->waiting, arg)) {
 		cl->waiting = 0;
 		answer(cl, "error the daemon is busy; try again");
 	}
@@ -341,7 +327,7 @@ static void client_close(struct control *ctl, struct client *cl)
 	/* Pauses it held stay in force, but their end is now unknown. */
 	for (int i = 0; i < MAX_PAUSES; i++)
 		if (cl->pauses[i][0])
-			push_command(ctl, CTL_LOST, 0, cl->pauses[i]);
+			inbox_send(&ctl->inbox, CTL_LOST, 0, cl->pauses[i]);
 	close(cl->fd);
 	memset(cl, 0, sizeof(*cl));
 	cl->fd = -1;
@@ -377,7 +363,7 @@ static void deliver_answers(struct control *ctl, struct client *clients)
 {
 	struct control_answer *a;
 
-	while ((a = spsc_peek(&ctl->answers))) {
+	while ((a = spsc_peek(&ctl->inbox.answers))) {
 		for (int i = 0; i < MAX_CLIENTS; i++) {
 			struct client *cl = &clients[i];
 
@@ -388,7 +374,7 @@ static void deliver_answers(struct control *ctl, struct client *clients)
 			cl->waiting = 0;
 			answer(cl, a->text);
 		}
-		spsc_pop(&ctl->answers);
+		spsc_pop(&ctl->inbox.answers);
 	}
 }
 
@@ -410,7 +396,7 @@ static void *control_main(void *arg)
 		uint64_t v;
 
 		pfd[n++] = (struct pollfd){ .fd = ctl->listen_fd, .events = POLLIN };
-		pfd[n++] = (struct pollfd){ .fd = ctl->answer_efd, .events = POLLIN };
+		pfd[n++] = (struct pollfd){ .fd = ctl->inbox.answer_efd, .events = POLLIN };
 		pfd[n++] = (struct pollfd){ .fd = ctl->wake_fd, .events = POLLIN };
 		for (int i = 0; i < MAX_CLIENTS; i++) {
 			if (clients[i].fd < 0)
@@ -421,7 +407,7 @@ static void *control_main(void *arg)
 		if (poll(pfd, (nfds_t)n, 1000) < 0 && errno != EINTR)
 			break;
 		if (pfd[1].revents & POLLIN) {
-			if (read(ctl->answer_efd, &v, sizeof(v)) < 0)
+			if (read(ctl->inbox.answer_efd, &v, sizeof(v)) < 0)
 				v = 0;
 			deliver_answers(ctl, clients);
 		}
@@ -476,7 +462,7 @@ int control_start(struct control *ctl, const struct control_opts *opts)
 	int rc;
 
 	memset(ctl, 0, sizeof(*ctl));
-	ctl->listen_fd = ctl->relay_efd = ctl->answer_efd = ctl->wake_fd = -1;
+	ctl->listen_fd = ctl->wake_fd = -1;
 	ctl->report = opts->report;
 	ctl->report_userdata = opts->report_userdata;
 	ctl->manage = opts->manage;
@@ -486,14 +472,11 @@ int control_start(struct control *ctl, const struct control_opts *opts)
 		return -ENAMETOOLONG;
 	memcpy(ctl->path, path, len + 1);
 	memcpy(addr.sun_path, path, len + 1);
-	if ((rc = spsc_init(&ctl->commands, 64, sizeof(struct control_cmd))) < 0 ||
-	    (rc = spsc_init(&ctl->answers, 64, sizeof(struct control_answer))) < 0)
+	if ((rc = inbox_init(&ctl->inbox)) < 0)
 		goto fail;
-	ctl->relay_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	ctl->answer_efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	ctl->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	ctl->listen_fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-	if (ctl->relay_efd < 0 || ctl->answer_efd < 0 || ctl->wake_fd < 0 || ctl->listen_fd < 0) {
+	if (ctl->wake_fd < 0 || ctl->listen_fd < 0) {
 		rc = -errno;
 		goto fail;
 	}
@@ -509,14 +492,13 @@ int control_start(struct control *ctl, const struct control_opts *opts)
 	return 0;
 fail:
 	{
-		int fds[] = { ctl->listen_fd, ctl->relay_efd, ctl->answer_efd, ctl->wake_fd };
+		int fds[] = { ctl->listen_fd, ctl->wake_fd };
 
 		for (size_t i = 0; i < sizeof(fds) / sizeof(fds[0]); i++)
 			if (fds[i] >= 0)
 				close(fds[i]);
 	}
-	spsc_free(&ctl->commands);
-	spsc_free(&ctl->answers);
+	inbox_destroy(&ctl->inbox);
 	return rc;
 }
 
@@ -530,9 +512,6 @@ void control_stop(struct control *ctl)
 	pthread_join(ctl->thread, NULL);
 	close(ctl->listen_fd);
 	unlink(ctl->path);
-	close(ctl->relay_efd);
-	close(ctl->answer_efd);
 	close(ctl->wake_fd);
-	spsc_free(&ctl->commands);
-	spsc_free(&ctl->answers);
+	inbox_destroy(&ctl->inbox);
 }

@@ -25,7 +25,7 @@
  *
  * Thread: the control thread owns the socket and its clients. It talks to the
  * relay only through two rings (commands in, answers out); the relay applies
- * commands between blocks (relay_control_poll).
+ * commands between blocks (inbox_poll, relay/inbox.h).
  */
 #ifndef TRUNKREC_OPS_CONTROL_H
 #define TRUNKREC_OPS_CONTROL_H
@@ -34,26 +34,11 @@
 #include <stdatomic.h>
 #include <stdbool.h>
 
-#include "base/spsc.h"
 #include "policy/config.h"
+#include "relay/inbox.h"
 
 struct audit;
 struct manage;
-
-#define CONTROL_LINE	256
-
-enum control_verb { CTL_PAUSE = 1, CTL_RESUME, CTL_LOST, CTL_MASK, CTL_UNMASK, CTL_DISCARD };
-
-struct control_cmd {
-	enum control_verb verb;
-	unsigned id;			/* matches the answer to the command */
-	char selector[CONTROL_LINE];	/* "number=…" or "call=…" */
-};
-
-struct control_answer {
-	unsigned id;
-	char text[CONTROL_LINE];	/* "ok …" or "error …" */
-};
 
 /*
  * Renders a report for the control thread: what is "stats", "calls" or
@@ -70,10 +55,7 @@ struct control {
 	void *report_userdata;
 	struct manage *manage;		/* may be NULL */
 	int listen_fd;
-	int relay_efd;			/* wakes the relay: a command is waiting */
-	int answer_efd;			/* wakes the control thread: an answer is waiting */
-	struct spsc commands;		/* control → relay */
-	struct spsc answers;		/* relay → control */
+	struct inbox inbox;		/* commands to the relay, its answers back */
 	pthread_t thread;
 	_Atomic bool stopping;
 	int wake_fd;			/* wakes the control thread to stop */

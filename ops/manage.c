@@ -16,6 +16,7 @@
 #include "store/catalog.h"
 #include "base/log.h"
 #include "store/recovery.h"
+#include "store/retention.h"
 
 #define AUDIT_VERIFY_MAX	((size_t)1 << 30)	/* a larger log is verified with trunkrec audit verify */
 

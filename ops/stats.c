@@ -6,6 +6,7 @@
 
 #include "base/latency.h"
 #include "base/textout.h"
+#include "trunks/port.h"
 
 /* One figure, described once and rendered in every format. */
 struct figure {
@@ -39,7 +40,7 @@ static unsigned long long quantile_us(const unsigned long *hist, double q)
 
 static int collect(const struct stats_sources *src, struct figure *f, int max)
 {
-	const struct relay_stats *s = &src->relay->stats;
+	const struct relay_stats *s = src->relay;
 	unsigned long rec_started = 0, rec_complete = 0, rec_failed = 0, never = 0, frames = 0;
 	unsigned long long written = 0, sync_max = 0, workers_cpu = 0, inflight = 0;
 	unsigned long sync_hist[LATENCY_BUCKETS] = { 0 }, batch_hist[LATENCY_BUCKETS];
@@ -123,36 +124,36 @@ static int collect(const struct stats_sources *src, struct figure *f, int max)
 	return n;
 }
 
-static const char *port_word(const struct relay *r, int i, int s)
+static const char *port_word(const struct relay_stats *r, int i, int s)
 {
-	return port_alarm_name((enum port_alarm)LOAD(r->stats.span[i].alarm[s]));
+	return port_alarm_name((enum port_alarm)LOAD(r->span[i].alarm[s]));
 }
 
-static const char *link_word(const struct relay *r, int i, int s)
+static const char *link_word(const struct relay_stats *r, int i, int s)
 {
-	return LOAD(r->stats.span[i].link_up[s]) ? "up" : "down";
+	return LOAD(r->span[i].link_up[s]) ? "up" : "down";
 }
 
 /* "[{…},…]": each pair's two ports, their D-channels and its calls. */
-static void spans_json(const struct relay *r, struct textout *o)
+static void spans_json(const struct relay_stats *r, struct textout *o)
 {
 	textout_put(o, "[");
 	for (int i = 0; i < r->npairs; i++) {
 		textout_put(o, "%s{\"pair\":", i ? "," : "");
-		textout_json_string(o, r->pairs[i].cfg->name);
+		textout_json_string(o, r->span[i].name);
 		textout_put(o, ",\"port_a\":\"%s\",\"port_b\":\"%s\",\"dchan_a\":\"%s\",\"dchan_b\":\"%s\",\"calls\":%u}",
 			    port_word(r, i, 0), port_word(r, i, 1), link_word(r, i, 0), link_word(r, i, 1),
-			    LOAD(r->stats.span[i].calls));
+			    LOAD(r->span[i].calls));
 	}
 	textout_put(o, "]");
 }
 
-static void spans_text(const struct relay *r, struct textout *o)
+static void spans_text(const struct relay_stats *r, struct textout *o)
 {
 	textout_put(o, "%-10s %-6s %-6s %-8s %-8s %5s\n", "pair", "port A", "port B", "D-chan A", "D-chan B", "calls");
 	for (int i = 0; i < r->npairs; i++)
-		textout_put(o, "%-10s %-6s %-6s %-8s %-8s %5u\n", r->pairs[i].cfg->name, port_word(r, i, 0),
-			    port_word(r, i, 1), link_word(r, i, 0), link_word(r, i, 1), LOAD(r->stats.span[i].calls));
+		textout_put(o, "%-10s %-6s %-6s %-8s %-8s %5u\n", r->span[i].name, port_word(r, i, 0),
+			    port_word(r, i, 1), link_word(r, i, 0), link_word(r, i, 1), LOAD(r->span[i].calls));
 }
 
 size_t stats_render_spans(const struct stats_sources *src, enum stats_format format, char *buf, size_t size)
@@ -211,7 +212,7 @@ size_t stats_render(const struct stats_sources *src, enum stats_format format, c
 	struct figure f[64];
 	struct textout o = textout_init(buf, size);
 	int n = collect(src, f, 64);
-	const struct relay *r = src->relay;
+	const struct relay_stats *r = src->relay;
 
 	switch (format) {
 	case STATS_JSON:
@@ -229,8 +230,8 @@ size_t stats_render(const struct stats_sources *src, enum stats_format format, c
 		textout_put(&o, "# HELP trunkrec_span_up port up (1) or in alarm (0)\n# TYPE trunkrec_span_up gauge\n");
 		for (int i = 0; i < r->npairs; i++)
 			for (int s = 0; s < 2; s++)
-				textout_put(&o, "trunkrec_span_up{pair=\"%s\",port=\"%c\"} %d\n", r->pairs[i].cfg->name,
-					    s ? 'B' : 'A', LOAD(r->stats.span[i].port_up[s]) ? 1 : 0);
+				textout_put(&o, "trunkrec_span_up{pair=\"%s\",port=\"%c\"} %d\n", r->span[i].name,
+					    s ? 'B' : 'A', LOAD(r->span[i].port_up[s]) ? 1 : 0);
 		lines_render(src, format, &o);
 		break;
 	case STATS_TEXT:

@@ -11,14 +11,15 @@
 #include <pthread.h>
 #include <stddef.h>
 
-#include "store/diskwatch.h"
-#include "relay/relay.h"
 #include "record/worker.h"
+#include "relay/callview.h"
+#include "relay/relay.h"
+#include "store/diskwatch.h"
 
 enum stats_format { STATS_TEXT, STATS_JSON, STATS_PROMETHEUS };
 
 struct stats_sources {
-	const struct relay *relay;
+	const struct relay_stats *relay;	/* what the relay publishes (relay/relay.h) */
 	const struct worker *workers;
 	int nworkers;
 	struct diskwatch *disk;		/* the recordings disk; may be NULL */

@@ -11,17 +11,32 @@
  *
  * Thread: relay thread only (libpri is not thread-safe).
  */
+#include "relay/call.h"
+
 #include <stdio.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "base/log.h"
-#include "relay/relay.h"
+#include "relay/callpolicy.h"
+#include "relay/feed.h"
 
 #define SIDE_NAME(s) ((s) == SIDE_A ? "A" : "B")
 
 static enum side other(enum side s)
 {
 	return s == SIDE_A ? SIDE_B : SIDE_A;
+}
+
+/* Both timeslots known: audio flows. */
+static void call_bridge(struct call *c)
+{
+	c->bridged = c->ts[SIDE_A] && c->ts[SIDE_B];
+}
+
+static void call_unbridge(struct call *c)
+{
+	c->bridged = false;
 }
 
 static struct pri *pri_of(struct relay_pair *p, enum side s)
@@ -84,7 +99,7 @@ static void maybe_free(struct relay *r, struct call *c)
 		return;
 	call_policy_hangup(r, c, "released");
 	call_policy_release(r, c);
-	relay_unbridge(r, c);
+	call_unbridge(c);
 	set_ts(p, c, SIDE_A, 0);
 	set_ts(p, c, SIDE_B, 0);
 	log_debug("%s call %lu: released (cause %d)", p->cfg->name, c->serial, c->cause);
@@ -118,9 +133,9 @@ static void enter_clearing(struct relay *r, struct call *c)
 	if (c->state == CALL_CLEARING)
 		return;
 	if (c->state == CALL_ACTIVE)
-		atomic_fetch_sub(&r->stats.calls_active, 1);
+		atomic_fetch_sub(&r->stats->calls_active, 1);
 	else
-		atomic_fetch_add(&r->stats.calls_failed, 1);
+		atomic_fetch_add(&r->stats->calls_failed, 1);
 	c->state = CALL_CLEARING;
 }
 
@@ -210,7 +225,7 @@ static void on_ring(struct relay *r, struct relay_pair *p, enum side s, pri_even
 				 SIDE_NAME(s), SIDE_NAME(o));
 			c->used = false;
 		}
-		atomic_fetch_add(&r->stats.calls_failed, 1);
+		atomic_fetch_add(&r->stats->calls_failed, 1);
 		return;
 	}
 	if (asked && !ts && !(s == SIDE_B && e->ring.flexible)) {
@@ -218,7 +233,7 @@ static void on_ring(struct relay *r, struct relay_pair *p, enum side s, pri_even
 			 p->cfg->name, SIDE_NAME(s), asked);
 		pri_hangup(pri_of(p, s), e->ring.call, PRI_CAUSE_IDENTIFIED_CHANNEL_NOTEXIST);
 		c->used = false;
-		atomic_fetch_add(&r->stats.calls_failed, 1);
+		atomic_fetch_add(&r->stats->calls_failed, 1);
 		return;
 	}
 	c->dir = s == SIDE_A ? CALL_IN : CALL_OUT;
@@ -241,7 +256,7 @@ static void on_ring(struct relay *r, struct relay_pair *p, enum side s, pri_even
 		struct call *loser = p->by_ts[s][ts];
 
 		log_info("%s call %lu: glare on A/%d, the carrier's call takes it", p->cfg->name, loser->serial, ts);
-		relay_unbridge(r, loser);
+		call_unbridge(loser);
 		set_ts(p, loser, s, 0);
 	}
 	/* The requested timeslot, or on our NET side (B) any if the PBX is flexible. */
@@ -250,7 +265,7 @@ static void on_ring(struct relay *r, struct relay_pair *p, enum side s, pri_even
 	if (!ts) {
 		pri_hangup(pri_of(p, s), e->ring.call, PRI_CAUSE_REQUESTED_CHAN_UNAVAIL);
 		c->used = false;
-		atomic_fetch_add(&r->stats.calls_failed, 1);
+		atomic_fetch_add(&r->stats->calls_failed, 1);
 		return;
 	}
 	set_ts(p, c, s, ts);
@@ -263,8 +278,8 @@ static void on_ring(struct relay *r, struct relay_pair *p, enum side s, pri_even
 		clear_side(r, c, s, cause);
 		return;
 	}
-	atomic_fetch_add(c->dir == CALL_IN ? &r->stats.calls_in : &r->stats.calls_out, 1);
-	relay_bridge(r, c);
+	atomic_fetch_add(c->dir == CALL_IN ? &r->stats->calls_in : &r->stats->calls_out, 1);
+	call_bridge(c);
 	log_info("%s call %lu: %s %s → %s, A/%d ↔ B/%d", p->cfg->name, c->serial,
 		 c->dir == CALL_IN ? "inbound" : "outbound",
 		 log_mask_number(c->calling, m1, sizeof(m1)), log_mask_number(c->called, m2, sizeof(m2)),
@@ -328,9 +343,9 @@ static void confirm_channel(struct relay *r, struct relay_pair *p, struct call *
 		clear_side(r, c, s, PRI_CAUSE_REQUESTED_CHAN_UNAVAIL);
 		return;
 	}
-	relay_unbridge(r, c);
+	call_unbridge(c);
 	set_ts(p, c, s, ts);
-	relay_bridge(r, c);
+	call_bridge(c);
 }
 
 static void join_a_legs(struct relay *r, struct call *c1, struct call *c2, enum call_signal why);
@@ -403,7 +418,7 @@ static void on_hangup_req(struct relay *r, struct relay_pair *p, struct call *c,
 	enter_clearing(r, c);
 	pri_hangup(pri_of(p, s), c->leg[s], e->hangup.cause);
 	clear_side(r, c, o, e->hangup.cause);
-	relay_unbridge(r, c);
+	call_unbridge(c);
 }
 
 static void on_leg_gone(struct relay *r, struct relay_pair *p, struct call *c, enum side s, pri_event *e)
@@ -435,13 +450,13 @@ static void on_leg_gone(struct relay *r, struct relay_pair *p, struct call *c, e
 		c->retries++;
 		if (refused)
 			c->refused_ts[s] |= 1u << refused;
-		relay_unbridge(r, c);
+		call_unbridge(c);
 		set_ts(p, c, s, 0);
 		if (place_leg(r, p, c, s, 0) == 0) {
 			log_info("%s call %lu: %s refused timeslot %d; offered %d", p->cfg->name, c->serial,
 				 SIDE_NAME(s), refused, c->ts[s]);
 			c->cause = 0;
-			relay_bridge(r, c);
+			call_bridge(c);
 			return;
 		}
 	}
@@ -449,7 +464,7 @@ static void on_leg_gone(struct relay *r, struct relay_pair *p, struct call *c, e
 	c->leg[s] = NULL;
 	enter_clearing(r, c);
 	clear_side(r, c, o, c->cause ? c->cause : PRI_CAUSE_NORMAL_CLEARING);
-	relay_unbridge(r, c);
+	call_unbridge(c);
 	maybe_free(r, c);
 }
 
@@ -466,8 +481,8 @@ static void join_a_legs(struct relay *r, struct call *c1, struct call *c2, enum 
 	call_policy(r, c2, why, c1->dir == CALL_OUT ? c1->called : c1->calling);
 	end_recording(r, c1, "transfer");
 	end_recording(r, c2, "transfer");
-	relay_unbridge(r, c1);
-	relay_unbridge(r, c2);
+	call_unbridge(c1);
+	call_unbridge(c2);
 	c1->joined = c2;
 	c2->joined = c1;
 	c1->transferred = c2->transferred = true;
@@ -516,7 +531,7 @@ static void on_rerouting(struct relay *r, struct relay_pair *p, struct call *c, 
 	pri_rerouting_rsp(pri_of(p, SIDE_B), subcall, rr->invoke_id, PRI_REROUTING_RSP_OK_CLEAR);
 	/* The carrier now routes the call elsewhere: the PBX leg is done. */
 	c->transferred = true;
-	relay_unbridge(r, c);
+	call_unbridge(c);
 	release_pbx_leg(p, c);
 }
 
@@ -579,7 +594,7 @@ static void on_hold(struct relay *r, struct relay_pair *p, enum side s, pri_even
 		return;
 	}
 	call_policy(r, c, CSIG_HOLD, NULL);
-	relay_unbridge(r, c);
+	call_unbridge(c);
 	set_ts(p, c, SIDE_B, 0);	/* HOLD ACK frees the PBX's B-channel */
 	c->held = true;
 	pri_hold_ack(pri_of(p, SIDE_B), c->leg[SIDE_B]);
@@ -607,7 +622,7 @@ static void on_retrieve(struct relay *r, struct relay_pair *p, enum side s, pri_
 	set_ts(p, c, SIDE_B, ts);
 	c->held = false;
 	pri_retrieve_ack(pri_of(p, SIDE_B), c->leg[SIDE_B], ts);
-	relay_bridge(r, c);
+	call_bridge(c);
 	call_policy(r, c, CSIG_RETRIEVE, NULL);
 	if (c->leg[SIDE_A] && p->link_up[SIDE_A])
 		pri_notify(pri_of(p, SIDE_A), c->leg[SIDE_A], c->ts[SIDE_A], PRI_NOTIFY_REMOTE_RETRIEVAL);
@@ -648,16 +663,6 @@ void call_handle_event(struct relay *r, struct relay_pair *p, enum side s, pri_e
 	struct call *c;
 
 	switch (e->e) {
-	case PRI_EVENT_DCHAN_UP:
-		p->link_up[s] = true;
-		log_info("%s: D-channel %s up", p->cfg->name, SIDE_NAME(s));
-		relay_alarm_clear(r, p, s);
-		return;
-	case PRI_EVENT_DCHAN_DOWN:
-		p->link_up[s] = false;
-		relay_alarm(r, p, s, "D-channel down (layer 2 lost)");
-		call_clear_pair(r, p, s, PRI_CAUSE_NETWORK_OUT_OF_ORDER, "D-channel down");
-		return;
 	case PRI_EVENT_RING:
 		if (s == SIDE_B)
 			note_consultation(r, p, e->ring.callednum);
@@ -698,8 +703,8 @@ void call_handle_event(struct relay *r, struct relay_pair *p, enum side s, pri_e
 		if (!c->leg[o] || c->state == CALL_ACTIVE || c->state == CALL_CLEARING)
 			return;
 		c->state = CALL_ACTIVE;
-		c->answered_ms = relay_now_ms();
-		atomic_fetch_add(&r->stats.calls_active, 1);
+		c->answered_ms = clock_now_ms();
+		atomic_fetch_add(&r->stats->calls_active, 1);
 		/* The policy decides from the block this CONNECT is handled on. */
 		call_policy_answer(r, c);
 		pri_answer(pri_of(p, o), c->leg[o], c->ts[o], 1);
@@ -734,16 +739,16 @@ void call_clear_pair(struct relay *r, struct relay_pair *p, enum side lost, int 
 			char mark[REC_META_MAX];
 
 			snprintf(mark, sizeof(mark), "T=%llu alarm: port %s %s; call released",
-				 c->answered_ms ? (unsigned long long)(relay_now_ms() - c->answered_ms) : 0ULL,
+				 c->answered_ms ? (unsigned long long)(clock_now_ms() - c->answered_ms) : 0ULL,
 				 SIDE_NAME(lost), why);
-			relay_record_timeline(r, c, mark);
+			feed_timeline(r, c, mark);
 		}
 		end_recording(r, c, "line down");
 		c->leg[lost] = NULL;	/* that side's libpri call dies with its link */
 		c->cause = cause;
 		enter_clearing(r, c);
 		clear_side(r, c, other(lost), cause);
-		relay_unbridge(r, c);
+		call_unbridge(c);
 		maybe_free(r, c);
 	}
 }

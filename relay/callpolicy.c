@@ -6,17 +6,21 @@
  * write the timeline, stop the recording, raise the unannounced-line alarm.
  *
  * Every decision takes effect on the block it was made on: the relay asks
- * call_may_store() for each frame it hands to a worker, and the frame and any
+ * call_store_flags() for each block it hands to a worker, and the frame and any
  * timeline line travel in the same ordered ring.
  *
  * Thread: relay thread.
  */
+#include "relay/callpolicy.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/clock.h"
 #include "base/log.h"
-#include "relay/relay.h"
+#include "relay/callview.h"
+#include "relay/feed.h"
 
 static struct policy_line_state *line_of(struct relay *r, const struct call *c)
 {
@@ -32,13 +36,13 @@ static void count_outcome(struct relay *r, struct call *c, enum gate_outcome out
 	if (c->line_counted || outcome == GATE_OUTCOME_PENDING || c->pset != r->policy)
 		return;		/* a call of an older generation: its lines were reset with the reload */
 	c->line_counted = true;
-	callview_lines_changed(&r->view);
+	callview_lines_changed(r->view);
 	if (outcome == GATE_OUTCOME_NOT_ANNOUNCED)
-		atomic_fetch_add(&r->stats.unannounced, 1);
+		atomic_fetch_add(&r->stats->unannounced, 1);
 	else if (outcome == GATE_OUTCOME_STOPPED_AT_TRANSFER)
-		atomic_fetch_add(&r->stats.stopped_at_transfer, 1);
+		atomic_fetch_add(&r->stats->stopped_at_transfer, 1);
 	if (policy_line_update(line_of(r, c), c->rule, outcome)) {
-		atomic_fetch_add(&r->stats.unannounced_alarms, 1);
+		atomic_fetch_add(&r->stats->unannounced_alarms, 1);
 		log_err("ALARM %s rule %s: %lu call(s) in a row not announced; nothing of them was recorded. "
 			"Check that the announcement plays on this line (rule announcement/prompt)",
 			c->pair->cfg->name, c->rule ? c->rule->name : "-",
@@ -50,7 +54,7 @@ static void count_outcome(struct relay *r, struct call *c, enum gate_outcome out
 static void apply(struct relay *r, struct call *c, const struct gate_out *out)
 {
 	for (int i = 0; i < out->ntimeline; i++)
-		relay_record_timeline(r, c, out->timeline[i]);
+		feed_timeline(r, c, out->timeline[i]);
 	if (out->actions & GATE_ACT_PLAY_PROMPT) {
 		c->prompt = c->rule ? prompt_lib_find(&c->pset->prompts, c->rule->prompt) : NULL;
 		c->prompt_pos = 0;
@@ -62,7 +66,7 @@ static void apply(struct relay *r, struct call *c, const struct gate_out *out)
 	if (out->actions & GATE_ACT_STOP_PROMPT)
 		c->prompt_playing = c->prompt_draining = false;
 	if ((out->actions & GATE_ACT_STOP_RECORDING) && c->recording)
-		relay_record_stop(r, c, gate_outcome_name(out->outcome));
+		feed_stop(r, c, gate_outcome_name(out->outcome));
 	if (out->actions & GATE_ACT_ALARM_UNANNOUNCED)
 		count_outcome(r, c, GATE_OUTCOME_NOT_ANNOUNCED);
 }
@@ -73,9 +77,9 @@ static void count_pauses(struct relay *r, unsigned before, unsigned after)
 	unsigned began = after & ~before;
 
 	if (began & GATE_PAUSE_ANY_HOLD)
-		atomic_fetch_add_explicit(&r->stats.paused_hold, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&r->stats->paused_hold, 1, memory_order_relaxed);
 	if (began & (GATE_PAUSE_PAY_CONTROL | GATE_PAUSE_PAY_AGENT | GATE_PAUSE_PAY_IVR))
-		atomic_fetch_add_explicit(&r->stats.paused_payment, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&r->stats->paused_payment, 1, memory_order_relaxed);
 }
 
 static void event(struct relay *r, struct call *c, struct gate_event ev)
@@ -85,11 +89,11 @@ static void event(struct relay *r, struct call *c, struct gate_event ev)
 
 	if (c->policy_ended)
 		return;
-	ev.now_ms = relay_now_ms();
+	ev.now_ms = clock_now_ms();
 	gate_event(&c->gate, &ev, &out);
 	count_pauses(r, before, c->gate.pause);
 	if (ev.type == GATE_EV_DTMF && c->rule && c->rule->dtmf == POLICY_DTMF_MASK)
-		atomic_fetch_add_explicit(&r->stats.dtmf_masked, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&r->stats->dtmf_masked, 1, memory_order_relaxed);
 	apply(r, c, &out);
 }
 
@@ -102,20 +106,20 @@ void call_policy_setup(struct relay *r, struct call *c)
 	c->pset->calls++;
 	rule = policy_rules_match(&c->pset->cfg.rules, c->pair->cfg->name, c->dir == CALL_IN, c->calling, c->called);
 	c->rule = rule;
-	gate_init(&c->gate, rule, relay_now_ms());
+	gate_init(&c->gate, rule, clock_now_ms());
 	code_matcher_init(&c->codes, rule, CODE_MATCHER_INTERDIGIT_MS);
 	if (rule->announce == POLICY_ANNOUNCE_NONE) {
 		/*
 		 * Never recorded: no worker hears a single frame of it. The recorder
 		 * only files the call in the catalog (not stored, not announced).
 		 */
-		relay_record_start(r, c, &opts);
+		feed_start(r, c, &opts);
 		c->frames_wanted = false;
 		return;
 	}
-	if (atomic_load_explicit(&r->stats.out_of_space, memory_order_relaxed)) {
+	if (atomic_load_explicit(&r->stats->out_of_space, memory_order_relaxed)) {
 		/* The disk is full: the call goes through, unrecorded; counted and alarmed. */
-		atomic_fetch_add(&r->stats.recordings_refused, 1);
+		atomic_fetch_add(&r->stats->recordings_refused, 1);
 		return;
 	}
 	opts.mask_dtmf = rule->dtmf == POLICY_DTMF_MASK;
@@ -125,7 +129,7 @@ void call_policy_setup(struct relay *r, struct call *c)
 
 		opts.verify = p ? &p->ref : NULL;
 	}
-	relay_record_start(r, c, &opts);
+	feed_start(r, c, &opts);
 	c->frames_wanted = true;
 }
 
@@ -153,7 +157,7 @@ static enum gate_outcome line_outcome(const struct call *c)
 	    !c->gate.answered)
 		return c->gate.outcome;
 	p = prompt_lib_find(&c->pset->prompts, c->rule->prompt);
-	if (p && relay_now_ms() - c->gate.answer_ms >= p->nblocks * 20 + 1000)
+	if (p && clock_now_ms() - c->gate.answer_ms >= p->nblocks * 20 + 1000)
 		return GATE_OUTCOME_NOT_ANNOUNCED;
 	return c->gate.outcome;
 }
@@ -174,7 +178,7 @@ void call_policy_hangup(struct relay *r, struct call *c, const char *why)
 
 		/* outcome first: the catalog files the call by it */
 		snprintf(reason, sizeof(reason), "%s; %s", gate_outcome_name(c->gate.outcome), why);
-		relay_record_stop(r, c, reason);
+		feed_stop(r, c, reason);
 	}
 }
 
@@ -292,7 +296,7 @@ static void worker_heard(struct relay *r, const struct rec_event *ev)
 	event(r, c, (struct gate_event){ .type = GATE_EV_DTMF });
 	if (ev->side != 1)
 		return;		/* agent codes come from the PBX side only */
-	pay = code_matcher_feed(&c->codes, ev->digit, relay_now_ms());
+	pay = code_matcher_feed(&c->codes, ev->digit, clock_now_ms());
 	if (pay != GATE_EV_NONE)
 		event(r, c, (struct gate_event){ .type = pay, .source = GATE_PAY_AGENT_CODE });
 }

@@ -6,8 +6,8 @@
 #include <string.h>
 
 #include "base/log.h"
-#include "relay/relay.h"
 #include "base/textout.h"
+#include "relay/private.h"
 
 int callview_init(struct callview *v)
 {

@@ -19,7 +19,14 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "base/clock.h"
 #include "base/log.h"
+#include "relay/call.h"
+#include "relay/callview.h"
+#include "relay/callpolicy.h"
+#include "relay/feed.h"
+#include "relay/inbox.h"
+#include "relay/private.h"
 
 #define RETRY_MS	1000	/* how often a down line is tried again */
 #define MAX_EVENTS	512
@@ -42,180 +49,17 @@
 #define TAG_TS(t)		((int)((t) & 0xff))
 #define TAG_CONTROL		UINT64_MAX	/* the control socket's eventfd */
 
-static uint8_t idle_block[2][PORT_BLOCK];	/* per law */
-
-uint64_t relay_now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
-}
-
-static uint64_t now_ns(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
-}
-
-static struct worker *worker_of(struct relay *r, const struct call *c)
-{
-	return &r->workers[c->slot % r->nworkers];
-}
-
-void relay_bridge(struct relay *r, struct call *c)
-{
-	(void)r;
-	c->bridged = c->ts[SIDE_A] && c->ts[SIDE_B];
-}
-
-void relay_unbridge(struct relay *r, struct call *c)
-{
-	(void)r;
-	c->bridged = false;
-}
-
-void relay_record_start(struct relay *r, struct call *c, const struct recorder_opts *opts)
-{
-	struct worker *wk = worker_of(r, c);
-	struct rec_msg *m = worker_claim(wk);
-
-	if (!m) {
-		log_warn("%s call %lu: recording queue full; call not recorded", c->pair->cfg->name, c->serial);
-		return;
-	}
-	m->kind = REC_START;
-	m->slot = (uint16_t)c->slot;
-	m->law = (uint8_t)c->pair->port[SIDE_A].law;
-	m->opts = *opts;
-	m->opts.slot = (uint16_t)c->slot;
-	m->opts.serial = c->serial;
-	snprintf(m->meta, sizeof(m->meta),
-		 "trunk=%s\ndirection=%s\ncalling=%s\ncalled=%s\na_ts=%d\nb_ts=%d\nstarted=%lld\ncall=%lu\nrule=%s\n",
-		 c->pair->cfg->name, c->dir == CALL_IN ? "in" : "out", c->calling, c->called,
-		 c->ts[SIDE_A], c->ts[SIDE_B], (long long)time(NULL), c->serial, c->rule ? c->rule->name : "-");
-	worker_commit(wk);
-	memset(c->stage, 0, sizeof(c->stage));
-	c->recording = true;
-	atomic_fetch_add(&r->stats.recordings_started, 1);
-}
-
-void relay_record_timeline(struct relay *r, struct call *c, const char *line)
-{
-	struct worker *wk = worker_of(r, c);
-	struct rec_msg *m;
-
-	if (!c->recording)
-		return;
-	m = worker_claim(wk);
-	if (!m) {
-		atomic_fetch_add_explicit(&r->stats.frames_dropped_ring, 1, memory_order_relaxed);
-		return;
-	}
-	m->kind = REC_TIMELINE;
-	m->slot = (uint16_t)c->slot;
-	snprintf(m->line, sizeof(m->line), "%s", line);
-	worker_commit(wk);
-}
-
-static bool queue_stop(struct relay *r, struct call *c)
-{
-	struct worker *wk = worker_of(r, c);
-	struct rec_msg *m = worker_claim(wk);
-
-	if (!m)
-		return false;
-	m->kind = REC_STOP;
-	m->slot = (uint16_t)c->slot;
-	snprintf(m->reason, sizeof(m->reason), "%s", c->stop_reason);
-	worker_commit(wk);
-	return true;
-}
-
-void relay_record_stop(struct relay *r, struct call *c, const char *reason)
-{
-	c->recording = false;
-	snprintf(c->stop_reason, sizeof(c->stop_reason), "%s", reason);
-	/* A full ring: retried every loop; the slot is not reused until it went. */
-	c->stop_pending = !queue_stop(r, c);
-}
-
-static void push_frame(struct relay *r, struct call *c, const uint8_t *carrier, const uint8_t *pbx, uint8_t flags)
-{
-	struct worker *wk = worker_of(r, c);
-	struct rec_msg *m = worker_claim(wk);
-
-	if (!m) {
-		atomic_fetch_add_explicit(&r->stats.frames_dropped_ring, 1, memory_order_relaxed);
-		return;
-	}
-	m->kind = REC_FRAME;
-	m->slot = (uint16_t)c->slot;
-	m->flags = flags;
-	memcpy(m->frame.carrier, carrier, PORT_BLOCK);
-	memcpy(m->frame.pbx, pbx, PORT_BLOCK);
-	worker_commit(wk);
-}
-
-static void stage_pop(struct stage *st)
-{
-	st->head = (st->head + 1) % RELAY_STAGE;
-	st->count--;
-}
-
-/* The oldest block of one side alone, the other side idle (held, or silent for too long). */
-static void push_alone(struct relay *r, struct call *c, enum side s)
-{
-	struct stage *st = &c->stage[s];
-	const uint8_t *idle = idle_block[c->pair->port[s].law];
-	const uint8_t *blk = st->block[st->head];
-
-	push_frame(r, c, s == SIDE_A ? blk : idle, s == SIDE_B ? blk : idle, st->store[st->head]);
-	stage_pop(st);
-}
-
-/*
- * Pair this side's block with the other side's block of the same tick. The
- * store decision is taken now, for the block being read: a pause or a resume
- * takes effect on the block where its signal arrived, however long a block
- * waits here for its partner. A frame is stored only if both its halves may be.
- */
-static void stage_block(struct relay *r, struct call *c, enum side s, const uint8_t *blk)
-{
-	struct stage *mine = &c->stage[s], *theirs = &c->stage[!s];
-	unsigned slot;
-
-	if (mine->count == RELAY_STAGE)
-		push_alone(r, c, s);
-	slot = (mine->head + mine->count) % RELAY_STAGE;
-	memcpy(mine->block[slot], blk, PORT_BLOCK);
-	mine->store[slot] = call_store_flags(c);
-	mine->count++;
-	while (mine->count && theirs->count) {
-		struct stage *a = &c->stage[SIDE_A], *b = &c->stage[SIDE_B];
-
-		push_frame(r, c, a->block[a->head], b->block[b->head], a->store[a->head] & b->store[b->head]);
-		stage_pop(a);
-		stage_pop(b);
-	}
-	/* The other side has no timeslot (held): nothing will pair with this block. */
-	if (mine->count && !c->ts[!s])
-		push_alone(r, c, s);
-}
-
-void relay_alarm(struct relay *r, struct relay_pair *p, enum side s, const char *why)
+static void relay_alarm(struct relay *r, struct relay_pair *p, enum side s, const char *why)
 {
 	if (p->alarmed[s])
 		return;
 	p->alarmed[s] = true;
-	atomic_fetch_add(&r->stats.span_alarms, 1);
+	atomic_fetch_add(&r->stats->span_alarms, 1);
 	log_err("ALARM %s: port %s (%s): %s; its calls are released, recordings closed", p->cfg->name,
 		s == SIDE_A ? "A" : "B", p->port[s].path, why);
 }
 
-void relay_alarm_clear(struct relay *r, struct relay_pair *p, enum side s)
+static void relay_alarm_clear(struct relay *r, struct relay_pair *p, enum side s)
 {
 	(void)r;
 	if (!p->alarmed[s])
@@ -238,7 +82,7 @@ static void port_lost(struct relay *r, struct relay_pair *p, enum side s)
 	p->link_up[s] = false;
 	call_clear_pair(r, p, s, PRI_CAUSE_NETWORK_OUT_OF_ORDER, why);
 	port_close(port);	/* closing removes the fds from epoll */
-	p->next_retry_ms = relay_now_ms() + RETRY_MS;
+	p->next_retry_ms = clock_now_ms() + RETRY_MS;
 }
 
 /* The driver has news on fd (err 0) or a read failed (err): is the line still up? */
@@ -267,7 +111,7 @@ static bool send_block(struct relay *r, struct relay_pair *p, enum side s, int f
 		if (write(fd, blk, PORT_BLOCK) == PORT_BLOCK)
 			return true;
 	}
-	atomic_fetch_add_explicit(&r->stats.blocks_dropped_write, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&r->stats->blocks_dropped_write, 1, memory_order_relaxed);
 	return true;
 }
 
@@ -305,7 +149,7 @@ static void bchannel_ready(struct relay *r, struct relay_pair *p, enum side s, i
 	}
 	if (n != PORT_BLOCK)
 		return;		/* not a block: a broken card; drop it */
-	atomic_fetch_add_explicit(&r->stats.blocks, 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&r->stats->blocks, 1, memory_order_relaxed);
 	if (c && s == SIDE_B && c->prompt_playing) {
 		/* The announcement replaces what the PBX says to the carrier meanwhile. */
 		out = -1;
@@ -322,13 +166,13 @@ static void bchannel_ready(struct relay *r, struct relay_pair *p, enum side s, i
 	} else {
 		/* Nobody to pass it to: keep the line fed with idle. */
 		out = fd;
-		send = idle_block[p->port[s].law];
+		send = feed_idle_block(p->port[s].law);
 	}
 	if (out >= 0 && !send_block(r, p, out_side, out, send))
 		return;
 	/* Staged before the prompt advances: this block was spoken while the prompt still played. */
 	if (c && c->recording && c->frames_wanted && c->state == CALL_ACTIVE)
-		stage_block(r, c, s, blk);
+		feed_block(r, c, s, blk, call_store_flags(c));
 	if (c && s == SIDE_A && c->prompt_draining) {
 		call_policy_prompt_heard(r, c);
 	} else if (c && s == SIDE_A && c->prompt_playing) {
@@ -337,6 +181,28 @@ static void bchannel_ready(struct relay *r, struct relay_pair *p, enum side s, i
 
 		if (prompt)
 			send_block(r, p, s, fd, prompt);
+	}
+}
+
+/*
+ * One libpri event: the link's own (layer 2 up or down) are the loop's, for
+ * it owns the pair's alarms; everything else is a call's (relay/call.c).
+ */
+static void dchannel_event(struct relay *r, struct relay_pair *p, enum side s, pri_event *e)
+{
+	switch (e->e) {
+	case PRI_EVENT_DCHAN_UP:
+		p->link_up[s] = true;
+		log_info("%s: D-channel %s up", p->cfg->name, s == SIDE_A ? "A" : "B");
+		relay_alarm_clear(r, p, s);
+		return;
+	case PRI_EVENT_DCHAN_DOWN:
+		p->link_up[s] = false;
+		relay_alarm(r, p, s, "D-channel down (layer 2 lost)");
+		call_clear_pair(r, p, s, PRI_CAUSE_NETWORK_OUT_OF_ORDER, "D-channel down");
+		return;
+	default:
+		call_handle_event(r, p, s, e);
 	}
 }
 
@@ -359,7 +225,7 @@ static void dchannel_ready(struct relay *r, struct relay_pair *p, enum side s, b
 			return;
 		}
 		if (e)
-			call_handle_event(r, p, s, e);
+			dchannel_event(r, p, s, e);
 		if (readable || !e)
 			return;
 	}
@@ -425,40 +291,54 @@ static void try_open_port(struct relay *r, struct relay_pair *p, enum side s)
 		 port->law == G711_ALAW ? "A-law" : "µ-law");
 }
 
-int relay_init(struct relay *r, const struct config *cfg, struct worker *workers, int nworkers,
-	       struct control *control, struct policy_set *policy)
+int relay_new(const struct relay_opts *o, struct relay **ret)
 {
-	memset(r, 0, sizeof(*r));
-	if (callview_init(&r->view) < 0)
-		return -ENOMEM;
-	memset(idle_block[G711_ALAW], g711_idle_code(G711_ALAW), PORT_BLOCK);
-	memset(idle_block[G711_ULAW], g711_idle_code(G711_ULAW), PORT_BLOCK);
-	r->cfg = cfg;
-	r->workers = workers;
-	r->nworkers = nworkers;
-	r->npairs = cfg->npairs;
-	r->ncalls = cfg->npairs * RELAY_CALLS_PER_PAIR;
-	if (r->ncalls > WORKER_MAX_SLOTS)
+	struct relay *r;
+	int rc;
+
+	if (o->cfg->npairs * RELAY_CALLS_PER_PAIR > WORKER_MAX_SLOTS)
 		return -E2BIG;
-	r->calls = calloc((size_t)r->ncalls, sizeof(*r->calls));
-	if (!r->calls)
+	r = calloc(1, sizeof(*r));
+	if (!r)
 		return -ENOMEM;
-	r->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (r->epfd < 0)
-		return -errno;
-	r->control = control;
-	r->policy = policy;
-	if (control && epoll_add(r, control->relay_efd, TAG_CONTROL) < 0)
-		return -errno;
+	r->epfd = -1;
+	feed_init();
+	r->cfg = o->cfg;
+	r->workers = o->workers;
+	r->nworkers = o->nworkers;
+	r->npairs = o->cfg->npairs;
+	r->ncalls = o->cfg->npairs * RELAY_CALLS_PER_PAIR;
+	r->inbox = o->inbox;
+	r->stats = o->stats;
+	r->view = o->view;
+	r->stats->npairs = r->npairs;
 	for (int i = 0; i < r->npairs; i++) {
 		struct relay_pair *p = &r->pairs[i];
 
-		p->cfg = &cfg->pairs[i];
+		p->cfg = &o->cfg->pairs[i];
 		p->index = i;
+		r->stats->span[i].name = p->cfg->name;
 		port_init(&p->port[SIDE_A], port_driver_of(p->cfg), "A", p->cfg->port_a);
 		port_init(&p->port[SIDE_B], port_driver_of(p->cfg), "B", p->cfg->port_b);
 	}
+	r->calls = calloc((size_t)r->ncalls, sizeof(*r->calls));
+	if (!r->calls) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	r->epfd = epoll_create1(EPOLL_CLOEXEC);
+	if (r->epfd < 0) {
+		rc = -errno;
+		goto fail;
+	}
+	if (r->inbox && (rc = epoll_add(r, r->inbox->relay_efd, TAG_CONTROL)) < 0)
+		goto fail;
+	r->policy = o->policy;	/* last: a failed relay_new leaves it to the caller */
+	*ret = r;
 	return 0;
+fail:
+	relay_free(r);
+	return rc;
 }
 
 static int next_timeout(struct relay *r, uint64_t now)
@@ -489,19 +369,19 @@ static void publish_spans(struct relay *r)
 		unsigned calls = (unsigned)__builtin_popcount(p->busy[SIDE_A]);
 
 		for (int s = 0; s < 2; s++) {
-			atomic_store_explicit(&r->stats.span[i].port_up[s], p->port[s].up, memory_order_relaxed);
-			atomic_store_explicit(&r->stats.span[i].alarm[s], (int)port_alarm_state(&p->port[s]),
+			atomic_store_explicit(&r->stats->span[i].port_up[s], p->port[s].up, memory_order_relaxed);
+			atomic_store_explicit(&r->stats->span[i].alarm[s], (int)port_alarm_state(&p->port[s]),
 					      memory_order_relaxed);
-			atomic_store_explicit(&r->stats.span[i].link_up[s], p->link_up[s], memory_order_relaxed);
-			atomic_store_explicit(&r->stats.span[i].alarms[s], p->port[s].counters.alarms, memory_order_relaxed);
-			atomic_store_explicit(&r->stats.span[i].hdlc_errors[s], p->port[s].counters.hdlc_errors,
+			atomic_store_explicit(&r->stats->span[i].link_up[s], p->link_up[s], memory_order_relaxed);
+			atomic_store_explicit(&r->stats->span[i].alarms[s], p->port[s].counters.alarms, memory_order_relaxed);
+			atomic_store_explicit(&r->stats->span[i].hdlc_errors[s], p->port[s].counters.hdlc_errors,
 					      memory_order_relaxed);
-			atomic_store_explicit(&r->stats.span[i].read_overruns[s], p->port[s].counters.read_overruns,
+			atomic_store_explicit(&r->stats->span[i].read_overruns[s], p->port[s].counters.read_overruns,
 					      memory_order_relaxed);
-			atomic_store_explicit(&r->stats.span[i].write_underruns[s], p->port[s].counters.write_underruns,
+			atomic_store_explicit(&r->stats->span[i].write_underruns[s], p->port[s].counters.write_underruns,
 					      memory_order_relaxed);
 		}
-		atomic_store_explicit(&r->stats.span[i].calls, calls, memory_order_relaxed);
+		atomic_store_explicit(&r->stats->span[i].calls, calls, memory_order_relaxed);
 	}
 }
 
@@ -512,7 +392,7 @@ static void publish_spans(struct relay *r)
 static void check_space(struct relay *r, uint64_t now)
 {
 	struct statvfs vfs;
-	bool full = atomic_load(&r->stats.out_of_space);
+	bool full = atomic_load(&r->stats->out_of_space);
 
 	if (full && !r->space_alarmed) {
 		log_err("ALARM recordings disk %s is full: new calls are not recorded (recordings in progress "
@@ -524,7 +404,7 @@ static void check_space(struct relay *r, uint64_t now)
 	r->next_space_check_ms = now + 5000;
 	if (statvfs(r->cfg->recordings, &vfs) == 0 &&
 	    (uint64_t)vfs.f_bavail * vfs.f_frsize >= RELAY_SPACE_RESUME_BYTES) {
-		atomic_store(&r->stats.out_of_space, false);
+		atomic_store(&r->stats->out_of_space, false);
 		r->space_alarmed = false;
 		log_warn("recordings disk %s has room again: new calls are recorded", r->cfg->recordings);
 	}
@@ -533,7 +413,7 @@ static void check_space(struct relay *r, uint64_t now)
 static void housekeeping(struct relay *r, uint64_t now)
 {
 	publish_spans(r);
-	callview_publish(&r->view, r, now);
+	callview_publish(r->view, r, now);
 	check_space(r, now);
 	for (int i = 0; i < r->npairs; i++) {
 		struct relay_pair *p = &r->pairs[i];
@@ -550,9 +430,7 @@ static void housekeeping(struct relay *r, uint64_t now)
 		if (retried)
 			p->next_retry_ms = now + RETRY_MS;
 	}
-	for (int i = 0; i < r->ncalls; i++)
-		if (r->calls[i].stop_pending)
-			r->calls[i].stop_pending = !queue_stop(r, &r->calls[i]);
+	feed_retry_stops(r);
 	call_policy_take_reload(r);
 	call_policy_tick(r, now);
 }
@@ -579,16 +457,16 @@ static const char *done_word(enum control_verb verb)
 	return "lost";
 }
 
-/* Commands from the control thread, applied between blocks. */
-static void control_poll(struct relay *r)
+/* Commands from the control thread, applied between blocks; each answered. */
+static void inbox_poll(struct relay *r)
 {
-	struct control *ctl = r->control;
+	struct inbox *in = r->inbox;
 	struct control_cmd *cmd;
 	uint64_t v;
 
-	if (read(ctl->relay_efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+	if (read(in->relay_efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 		return;
-	while ((cmd = spsc_peek(&ctl->commands))) {
+	while ((cmd = spsc_peek(&in->commands))) {
 		struct control_answer *a;
 		int matched = 0;
 
@@ -600,19 +478,19 @@ static void control_poll(struct relay *r)
 				matched++;
 			}
 		}
-		a = cmd->id ? spsc_claim(&ctl->answers) : NULL;
+		a = cmd->id ? spsc_claim(&in->answers) : NULL;
 		if (a) {
 			a->id = cmd->id;
 			if (matched)
 				snprintf(a->text, sizeof(a->text), "ok %s %d call(s)", done_word(cmd->verb), matched);
 			else
 				snprintf(a->text, sizeof(a->text), "error no call up with %.64s", cmd->selector);
-			spsc_push(&ctl->answers);
+			spsc_push(&in->answers);
 			v = 1;
-			if (write(ctl->answer_efd, &v, sizeof(v)) < 0)
+			if (write(in->answer_efd, &v, sizeof(v)) < 0)
 				log_warn("control: answer wake failed");
 		}
-		spsc_pop(&ctl->commands);
+		spsc_pop(&in->commands);
 	}
 }
 
@@ -624,17 +502,17 @@ static void wake_workers(struct relay *r)
 
 static void record_batch_time(struct relay *r, uint64_t t0)
 {
-	uint64_t dt = now_ns() - t0;
+	uint64_t dt = clock_now_ns() - t0;
 	unsigned b = latency_bucket(dt);
 
 	/* Only this thread writes: a relaxed load + store is an increment. */
-	atomic_store_explicit(&r->stats.batch_hist[b],
-			      atomic_load_explicit(&r->stats.batch_hist[b], memory_order_relaxed) + 1,
+	atomic_store_explicit(&r->stats->batch_hist[b],
+			      atomic_load_explicit(&r->stats->batch_hist[b], memory_order_relaxed) + 1,
 			      memory_order_relaxed);
-	if (dt > atomic_load_explicit(&r->stats.batch_ns_max, memory_order_relaxed))
-		atomic_store_explicit(&r->stats.batch_ns_max, dt, memory_order_relaxed);
+	if (dt > atomic_load_explicit(&r->stats->batch_ns_max, memory_order_relaxed))
+		atomic_store_explicit(&r->stats->batch_ns_max, dt, memory_order_relaxed);
 	if (dt > 20000000u)
-		atomic_fetch_add_explicit(&r->stats.late_batches, 1, memory_order_relaxed);
+		atomic_fetch_add_explicit(&r->stats->late_batches, 1, memory_order_relaxed);
 }
 
 /* Shutdown: stop every recording cleanly, release every call on both sides. */
@@ -645,7 +523,7 @@ static void release_all(struct relay *r)
 
 		if (!c->used)
 			continue;
-		atomic_fetch_add(&r->stats.calls_at_shutdown, 1);
+		atomic_fetch_add(&r->stats->calls_at_shutdown, 1);
 		log_info("%s call %lu: up at shutdown (state %d, A/%d %s, B/%d %s)", c->pair->cfg->name, c->serial,
 			 c->state, c->ts[SIDE_A], c->leg[SIDE_A] ? "leg" : "-", c->ts[SIDE_B], c->leg[SIDE_B] ? "leg" : "-");
 		call_policy_hangup(r, c, "shutdown");
@@ -698,7 +576,7 @@ int relay_run(struct relay *r, volatile sig_atomic_t *stop, volatile sig_atomic_
 	uint64_t shutdown_at = 0;
 
 	for (;;) {
-		uint64_t now = relay_now_ms();
+		uint64_t now = clock_now_ms();
 		int n, timeout;
 
 		if (reload && *reload) {
@@ -719,7 +597,7 @@ int relay_run(struct relay *r, volatile sig_atomic_t *stop, volatile sig_atomic_
 		n = epoll_wait(r->epfd, evs, MAX_EVENTS, timeout);
 		if (n < 0 && errno != EINTR)
 			return -errno;
-		uint64_t t0 = now_ns();
+		uint64_t t0 = clock_now_ns();
 
 		/* The live call first: every B-channel block crosses before anything else. */
 		for (int i = 0; i < n; i++) {
@@ -739,14 +617,14 @@ int relay_run(struct relay *r, volatile sig_atomic_t *stop, volatile sig_atomic_
 			struct relay_pair *p;
 
 			if (tag == TAG_CONTROL) {
-				control_poll(r);
+				inbox_poll(r);
 				continue;
 			}
 			p = &r->pairs[TAG_PAIR(tag)];
 			if (!TAG_TS(tag) && p->port[TAG_SIDE(tag)].up)
 				dchannel_ready(r, p, TAG_SIDE(tag), (evs[i].events & EPOLLIN) != 0, evs[i].events);
 		}
-		now = relay_now_ms();
+		now = clock_now_ms();
 		r->chores_owed = now < r->next_chores_ms;
 		if (!r->chores_owed) {
 			housekeeping(r, now);
@@ -759,6 +637,8 @@ int relay_run(struct relay *r, volatile sig_atomic_t *stop, volatile sig_atomic_
 
 void relay_free(struct relay *r)
 {
+	if (!r)
+		return;
 	for (int i = 0; i < r->npairs; i++) {
 		port_close(&r->pairs[i].port[SIDE_A]);
 		port_close(&r->pairs[i].port[SIDE_B]);
@@ -767,5 +647,5 @@ void relay_free(struct relay *r)
 		close(r->epfd);
 	free(r->calls);
 	call_policy_free_all(r);
-	callview_destroy(&r->view);
+	free(r);
 }

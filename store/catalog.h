@@ -8,7 +8,7 @@
  * called; whoever holds the key can look a number up.
  *
  * Catalog writes never happen on the audio path. A recording's end reaches
- * the catalog through catalog_post(), which only copies into a bounded queue
+ * the catalog through catalog_post() (store/filer.h), which only copies into a bounded queue
  * (a mutex held for a memcpy, never for I/O); the catalog thread writes.
  *
  * Thread: a struct catalog is used by one thread at a time (the catalog
@@ -29,6 +29,7 @@
 #define CATALOG_FILE_MAX	96
 #define CATALOG_TEXT_MAX	128
 #define CATALOG_REASON_MAX	256
+#define CATALOG_META_MAX	512	/* a META record is at most RECORDER_META_MAX (320) */
 #define CATALOG_DEFAULT_RETENTION_DAYS	30
 #define CATALOG_QUEUE_DEFAULT	1024
 
@@ -125,39 +126,5 @@ int catalog_mark_deleted(struct catalog *c, const char *id, int64_t now, const c
  */
 int catalog_mark_recovered(struct catalog *c, const char *id, const char *file, int64_t created,
 			   int retention_days);
-
-/* ---- the queue from the recording workers ----------------------------- */
-
-struct recording_done;
-struct catalog_queue;
-struct audit;
-
-struct catalog_queue_stats {
-	unsigned long posted, written, dropped, failed;
-};
-
-/*
- * Start the catalog thread. rules (kept, may be NULL) gives retention; audit
- * (may be NULL) gets a 'recording' entry per recording, before its row.
- * recordings (may be NULL) is their directory: a recording that ends with
- * the outcome "discarded" (a supervisor's discard) is deleted from it,
- * audited, once it is filed. capacity bounds the queue (0:
- * CATALOG_QUEUE_DEFAULT).
- */
-int catalog_queue_start(struct catalog *c, const struct policy_rules *rules, struct audit *audit,
-			const char *recordings, unsigned capacity, struct catalog_queue **ret);
-
-/*
- * Any thread, never blocks on I/O: copy done into the queue. Returns false
- * when the queue is full (counted as dropped; the file is still found by
- * recovery's reconciliation at the next start).
- */
-bool catalog_post(struct catalog_queue *q, const struct recording_done *done);
-
-/* The recorder's done hook (userdata: the queue). */
-void catalog_done_hook(void *userdata, const struct recording_done *done);
-
-/* Write everything queued, then stop the thread. Accepts NULL. */
-void catalog_queue_stop(struct catalog_queue *q, struct catalog_queue_stats *ret_stats);
 
 #endif

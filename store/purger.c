@@ -9,6 +9,7 @@
 #include "store/catalog.h"
 #include "base/log.h"
 #include "store/recovery.h"
+#include "store/retention.h"
 
 static void *purger_main(void *arg)
 {

@@ -20,9 +20,13 @@
 #include "base/latency.h"
 #include "ops/manage.h"
 #include "store/catalog.h"
+#include "store/filer.h"
 #include "base/log.h"
 #include "store/recovery.h"
+#include "store/retention.h"
 #include "store/purger.h"
+#include "ops/control.h"
+#include "relay/callview.h"
 #include "relay/relay.h"
 #include "base/rtprio.h"
 #include "ops/stats.h"
@@ -104,15 +108,15 @@ static int load_public_key(const char *path, uint8_t pk[VAULT_PK_BYTES])
 }
 
 /* Batch latency: percentiles, then the non-empty buckets as lo_ns:count for plots (bench/run). */
-static void print_batch_latency(struct relay *r)
+static void print_batch_latency(const struct relay_stats *r)
 {
 	unsigned long hist[RELAY_BATCH_HIST], total = 0;
 
 	for (unsigned b = 0; b < RELAY_BATCH_HIST; b++) {
-		hist[b] = atomic_load(&r->stats.batch_hist[b]);
+		hist[b] = atomic_load(&r->batch_hist[b]);
 		total += hist[b];
 	}
-	uint64_t max = atomic_load(&r->stats.batch_ns_max), q[3] = {
+	uint64_t max = atomic_load(&r->batch_ns_max), q[3] = {
 		latency_quantile_ns(hist, total, 0.50), latency_quantile_ns(hist, total, 0.99),
 		latency_quantile_ns(hist, total, 0.999) };
 
@@ -216,7 +220,7 @@ static int lifecycle_start(const char *config_path, const struct config *cfg, st
 	return 0;
 }
 
-static void print_summary(struct relay *r, struct worker *workers, int nworkers)
+static void print_summary(const struct relay_stats *r, struct worker *workers, int nworkers)
 {
 	unsigned long started = 0, completed = 0, failed = 0, frames = 0, never = 0;
 
@@ -227,19 +231,19 @@ static void print_summary(struct relay *r, struct worker *workers, int nworkers)
 		never += workers[i].ctx.never_stored;
 		frames += atomic_load(&workers[i].frames);
 	}
-	printf("trunkrecd: calls in=%lu out=%lu failed=%lu up_at_shutdown=%lu\n", atomic_load(&r->stats.calls_in),
-	       atomic_load(&r->stats.calls_out), atomic_load(&r->stats.calls_failed),
-	       atomic_load(&r->stats.calls_at_shutdown));
+	printf("trunkrecd: calls in=%lu out=%lu failed=%lu up_at_shutdown=%lu\n", atomic_load(&r->calls_in),
+	       atomic_load(&r->calls_out), atomic_load(&r->calls_failed),
+	       atomic_load(&r->calls_at_shutdown));
 	printf("trunkrecd: recordings started=%lu complete=%lu failed=%lu never_stored=%lu frames=%lu dropped=%lu\n",
-	       started, completed, failed, never, frames, atomic_load(&r->stats.frames_dropped_ring));
-	printf("trunkrecd: policy unannounced=%lu unannounced_alarms=%lu\n", atomic_load(&r->stats.unannounced),
-	       atomic_load(&r->stats.unannounced_alarms));
-	printf("trunkrecd: disk refused=%lu\n", atomic_load(&r->stats.recordings_refused));
-	printf("trunkrecd: span alarms=%lu\n", atomic_load(&r->stats.span_alarms));
+	       started, completed, failed, never, frames, atomic_load(&r->frames_dropped_ring));
+	printf("trunkrecd: policy unannounced=%lu unannounced_alarms=%lu\n", atomic_load(&r->unannounced),
+	       atomic_load(&r->unannounced_alarms));
+	printf("trunkrecd: disk refused=%lu\n", atomic_load(&r->recordings_refused));
+	printf("trunkrecd: span alarms=%lu\n", atomic_load(&r->span_alarms));
 	printf("trunkrecd: blocks=%lu write_drops=%lu worst_batch_us=%llu late_batches=%lu\n",
-	       atomic_load(&r->stats.blocks), atomic_load(&r->stats.blocks_dropped_write),
-	       (unsigned long long)atomic_load(&r->stats.batch_ns_max) / 1000,
-	       atomic_load(&r->stats.late_batches));
+	       atomic_load(&r->blocks), atomic_load(&r->blocks_dropped_write),
+	       (unsigned long long)atomic_load(&r->batch_ns_max) / 1000,
+	       atomic_load(&r->late_batches));
 	print_batch_latency(r);
 	fflush(stdout);
 }
@@ -340,7 +344,9 @@ int main(int argc, char **argv)
 	const char *config_path = "/etc/trunkrec/trunkrecd.conf";
 	bool check_only = false, verbose = false;
 	static struct config cfg;
-	static struct relay relay;
+	static struct relay_stats relay_stats;
+	static struct callview view;
+	struct relay *relay = NULL;
 	static struct control control;
 	static struct manage manage;	/* the control thread's lifecycle commands */
 	static struct policy_set policy;
@@ -426,7 +432,7 @@ int main(int argc, char **argv)
 	if (!workers)
 		return 1;
 	ws = (struct worker_settings){
-		.out_of_space = &relay.stats.out_of_space,
+		.out_of_space = &relay_stats.out_of_space,
 		.done = catalog_done_hook,
 		.done_userdata = catq,
 		.dir = cfg.recordings,
@@ -442,8 +448,12 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
+	if (callview_init(&view) < 0) {
+		fprintf(stderr, "trunkrecd: cannot set up the live-call view\n");
+		return 1;
+	}
 	/* Before the control socket opens: its first stats request reads these. */
-	report_sources = (struct report_sources){ { &relay, workers, nworkers, &disk, &relay.view, pthread_self(), -1 }, &relay.view,
+	report_sources = (struct report_sources){ { &relay_stats, workers, nworkers, &disk, &view, pthread_self(), -1 }, &view,
 						  &manage };
 	if (cfg.control_socket[0]) {
 		char dir[CONFIG_PATH_MAX];
@@ -483,13 +493,21 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	rc = relay_init(&relay, &cfg, workers, nworkers, cfg.control_socket[0] ? &control : NULL, &policy);
-	reload_source = (struct reload_source){ config_path, &cfg };
-	relay_set_loader(&relay, load_policy, &reload_source);
+	rc = relay_new(&(struct relay_opts){
+		.cfg = &cfg,
+		.workers = workers,
+		.nworkers = nworkers,
+		.inbox = cfg.control_socket[0] ? &control.inbox : NULL,
+		.policy = &policy,
+		.stats = &relay_stats,
+		.view = &view,
+	}, &relay);
 	if (rc < 0) {
 		fprintf(stderr, "trunkrecd: cannot set up the relay: %s\n", strerror(-rc));
 		return 1;
 	}
+	reload_source = (struct reload_source){ config_path, &cfg };
+	relay_set_loader(relay, load_policy, &reload_source);
 	atomic_store(&stats_ready, true);
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGTERM, on_signal);
@@ -503,7 +521,7 @@ int main(int argc, char **argv)
 			 "encoders for the CPU; give trunkrecd LimitRTPRIO=%d (dist/trunkrecd.service) or CAP_SYS_NICE, "
 			 "or set [general] relay_priority = 0 to run without", cfg.relay_priority, strerror(-rc),
 			 cfg.relay_priority);
-	rc = relay_run(&relay, &stop_requested, &reload_requested);
+	rc = relay_run(relay, &stop_requested, &reload_requested);
 	if (cfg.control_socket[0]) {
 		control_stop(&control);
 		manage_close(&manage);
@@ -512,7 +530,7 @@ int main(int argc, char **argv)
 		worker_stop(&workers[i]);
 	/* After the workers: their last recordings are in the queue. */
 	catalog_queue_stop(catq, &cs);
-	print_summary(&relay, workers, nworkers);
+	print_summary(&relay_stats, workers, nworkers);
 	printf("trunkrecd: catalog written=%lu dropped=%lu failed=%lu\n", cs.written, cs.dropped, cs.failed);
 	fflush(stdout);
 	if (cfg.purge_interval_s > 0)
@@ -520,7 +538,8 @@ int main(int argc, char **argv)
 	diskwatch_stop(&disk);
 	catalog_close(catalog);
 	audit_close(audit);
-	relay_free(&relay);
+	relay_free(relay);
+	callview_destroy(&view);
 	free(workers);
 	return rc < 0 ? 1 : 0;
 }

@@ -23,8 +23,10 @@
 
 #include "store/audit.h"
 #include "store/catalog.h"
+#include "store/filer.h"
 #include "record/recorder.h"
 #include "store/recovery.h"
+#include "store/retention.h"
 
 #define DAY 86400
 

@@ -26,6 +26,7 @@
 #include "store/audit.h"
 #include "store/catalog.h"
 #include "store/recovery.h"
+#include "store/retention.h"
 #include "record/vault.h"
 #include "policy/config.h"
 #include "tools/trunkrec/cmds.h"
