@@ -102,7 +102,7 @@ static void maybe_free(struct relay *r, struct call *c)
 	call_unbridge(c);
 	set_ts(p, c, SIDE_A, 0);
 	set_ts(p, c, SIDE_B, 0);
-	log_debug("%s call %lu: released (cause %d)", p->cfg->name, c->serial, c->cause);
+	call_log(LOG_LVL_DEBUG, c, "released (cause %d)", c->cause);
 	c->used = false;
 }
 
@@ -255,7 +255,7 @@ static void on_ring(struct relay *r, struct relay_pair *p, enum side s, pri_even
 	if (s == SIDE_A && ts && p->by_ts[s][ts] && p->by_ts[s][ts]->ts_offered[s]) {
 		struct call *loser = p->by_ts[s][ts];
 
-		log_info("%s call %lu: glare on A/%d, the carrier's call takes it", p->cfg->name, loser->serial, ts);
+		call_log(LOG_LVL_INFO, loser, "glare on A/%d, the carrier's call takes it", ts);
 		call_unbridge(loser);
 		set_ts(p, loser, s, 0);
 	}
@@ -280,7 +280,7 @@ static void on_ring(struct relay *r, struct relay_pair *p, enum side s, pri_even
 	}
 	atomic_fetch_add(c->dir == CALL_IN ? &r->stats->calls_in : &r->stats->calls_out, 1);
 	call_bridge(c);
-	log_info("%s call %lu: %s %s → %s, A/%d ↔ B/%d", p->cfg->name, c->serial,
+	call_log(LOG_LVL_INFO, c, "%s %s → %s, A/%d ↔ B/%d",
 		 c->dir == CALL_IN ? "inbound" : "outbound",
 		 log_mask_number(c->calling, m1, sizeof(m1)), log_mask_number(c->called, m2, sizeof(m2)),
 		 c->ts[SIDE_A], c->ts[SIDE_B]);
@@ -327,8 +327,8 @@ static void confirm_channel(struct relay *r, struct relay_pair *p, struct call *
 	int ts = bchannel_of(p, s, channel);
 
 	if (DCHAN_BCHANNEL(channel) && !ts) {
-		log_warn("%s call %lu: %s side gave it timeslot %d, which is no B-channel of this line; clearing",
-			 p->cfg->name, c->serial, SIDE_NAME(s), DCHAN_BCHANNEL(channel));
+		call_log(LOG_LVL_WARN, c, "%s side gave it timeslot %d, which is no B-channel of this line; clearing",
+			 SIDE_NAME(s), DCHAN_BCHANNEL(channel));
 		clear_side(r, c, s, PRI_CAUSE_IDENTIFIED_CHANNEL_NOTEXIST);
 		return;
 	}
@@ -338,8 +338,8 @@ static void confirm_channel(struct relay *r, struct relay_pair *p, struct call *
 	if (ts == c->ts[s])
 		return;
 	if (p->by_ts[s][ts] && p->by_ts[s][ts] != c) {
-		log_warn("%s call %lu: %s side moved it to timeslot %d, which is in use; clearing",
-			 p->cfg->name, c->serial, SIDE_NAME(s), ts);
+		call_log(LOG_LVL_WARN, c, "%s side moved it to timeslot %d, which is in use; clearing",
+			 SIDE_NAME(s), ts);
 		clear_side(r, c, s, PRI_CAUSE_REQUESTED_CHAN_UNAVAIL);
 		return;
 	}
@@ -453,7 +453,7 @@ static void on_leg_gone(struct relay *r, struct relay_pair *p, struct call *c, e
 		call_unbridge(c);
 		set_ts(p, c, s, 0);
 		if (place_leg(r, p, c, s, 0) == 0) {
-			log_info("%s call %lu: %s refused timeslot %d; offered %d", p->cfg->name, c->serial,
+			call_log(LOG_LVL_INFO, c, "%s refused timeslot %d; offered %d",
 				 SIDE_NAME(s), refused, c->ts[s]);
 			c->cause = 0;
 			call_bridge(c);

@@ -171,7 +171,7 @@ void call_policy_hangup(struct relay *r, struct call *c, const char *why)
 	code_matcher_wipe(&c->codes);
 	c->prompt_playing = false;
 	count_outcome(r, c, line_outcome(c));
-	log_info("%s call %lu: policy outcome %s (rule %s)", c->pair->cfg->name, c->serial,
+	call_log(LOG_LVL_INFO, c, "policy outcome %s (rule %s)",
 		 gate_outcome_name(c->gate.outcome), c->rule->name);
 	if (c->recording) {
 		char reason[48];

@@ -524,7 +524,7 @@ static void release_all(struct relay *r)
 		if (!c->used)
 			continue;
 		atomic_fetch_add(&r->stats->calls_at_shutdown, 1);
-		log_info("%s call %lu: up at shutdown (state %d, A/%d %s, B/%d %s)", c->pair->cfg->name, c->serial,
+		call_log(LOG_LVL_INFO, c, "up at shutdown (state %d, A/%d %s, B/%d %s)",
 			 c->state, c->ts[SIDE_A], c->leg[SIDE_A] ? "leg" : "-", c->ts[SIDE_B], c->leg[SIDE_B] ? "leg" : "-");
 		call_policy_hangup(r, c, "shutdown");
 		for (int s = 0; s < 2; s++)
