@@ -8,7 +8,7 @@
 #ifndef TRUNKREC_RELAY_CALL_H
 #define TRUNKREC_RELAY_CALL_H
 
-#include "relay/private.h"
+#include "relay/internal.h"
 
 /* One libpri event about a call on one side of a pair (the link's own are the loop's). */
 void call_handle_event(struct relay *r, struct relay_pair *p, enum side side, pri_event *e);

@@ -10,7 +10,7 @@
 #define TRUNKREC_RELAY_CALLPOLICY_H
 
 #include "relay/inbox.h"
-#include "relay/private.h"
+#include "relay/internal.h"
 
 void call_policy(struct relay *r, struct call *c, enum call_signal sig, const char *number);
 

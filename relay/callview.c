@@ -7,7 +7,7 @@
 
 #include "base/log.h"
 #include "base/textout.h"
-#include "relay/private.h"
+#include "relay/internal.h"
 
 int callview_init(struct callview *v)
 {

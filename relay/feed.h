@@ -12,7 +12,7 @@
 
 #include <stdint.h>
 
-#include "relay/private.h"
+#include "relay/internal.h"
 
 /* Set up the idle blocks (once, before the first call). */
 void feed_init(void);

@@ -26,7 +26,7 @@
 #include "relay/callpolicy.h"
 #include "relay/feed.h"
 #include "relay/inbox.h"
-#include "relay/private.h"
+#include "relay/internal.h"
 
 #define RETRY_MS	1000	/* how often a down line is tried again */
 #define MAX_EVENTS	512

@@ -8,7 +8,7 @@
  * record/worker.h).
  *
  * This is what main sees of it. Calls, pairs and the loop's own state live in
- * relay/private.h, which no other folder includes.
+ * relay/internal.h, which no other folder includes.
  *
  * Thread: relay_new, relay_set_loader and relay_free on main; relay_run is the
  * relay thread; relay_request_reload on the relay thread (SIGHUP is seen in

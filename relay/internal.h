@@ -5,8 +5,8 @@
  *
  * Thread: everything here belongs to the relay thread.
  */
-#ifndef TRUNKREC_RELAY_PRIVATE_H
-#define TRUNKREC_RELAY_PRIVATE_H
+#ifndef TRUNKREC_RELAY_INTERNAL_H
+#define TRUNKREC_RELAY_INTERNAL_H
 
 #include <stdbool.h>
 #include <stdint.h>
